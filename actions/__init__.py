@@ -1,0 +1,1 @@
+"""Rasa actions: thin; read slots, call one domain service, return replies and events."""

@@ -1,0 +1,1 @@
+"""The shop's order and logistics systems, behind protocols."""

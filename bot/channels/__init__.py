@@ -1,0 +1,1 @@
+"""Customer-facing channels and the one pipeline they share to reach the Rasa engine."""

@@ -1,0 +1,31 @@
+"""What the gateway needs from a dialogue engine, so channels and tests need no Rasa."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.storage.tables import Button
+
+
+@dataclass(frozen=True)
+class BotReply:
+    """One bot utterance; `text` is None when the engine sent only buttons."""
+
+    text: str | None
+    buttons: list[Button] = field(default_factory=list)
+
+
+class EngineUnavailable(Exception):
+    """The engine could not be reached or answered nonsense.
+
+    Messages carry no customer text, because they end up in logs.
+    """
+
+
+class ConversationEngine(Protocol):
+    async def send(
+        self, *, conversation_id: str, text: str, metadata: dict[str, object]
+    ) -> list[BotReply]:
+        """Replies to one customer message; raises EngineUnavailable on any engine failure."""
+        ...

@@ -1,0 +1,140 @@
+"""The Rasa engine over HTTP: the gateway's REST-style channel and the NLU parse API.
+
+Error messages name the failure, never the customer's text or a token, because
+they are logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, TypedDict
+
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from bot.channels.engine import BotReply, EngineUnavailable
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class _RasaButton(BaseModel):
+    title: str
+    payload: str
+
+
+class _RasaMessage(BaseModel):
+    """One element of the channel's answer; `image` and `custom` have no place in our replies."""
+
+    text: str | None = None
+    buttons: list[_RasaButton] = []
+    image: str | None = None
+    custom: Any = None
+
+
+_RASA_MESSAGES = TypeAdapter(list[_RasaMessage])
+
+
+class RasaEngine:
+    """Talks to the engine's `gateway` input channel with one pooled HTTP client."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._webhook_url = f"{settings.rasa_url.rstrip('/')}/webhooks/gateway/webhook"
+        self._timeout_seconds = settings.engine_timeout_seconds
+        token = settings.engine_channel_token.get_secret_value()
+        self._client = httpx.AsyncClient(
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=settings.engine_timeout_seconds,
+        )
+
+    async def send(
+        self, *, conversation_id: str, text: str, metadata: dict[str, object]
+    ) -> list[BotReply]:
+        payload = {"sender": conversation_id, "message": text, "metadata": metadata}
+        try:
+            # httpx times each read separately; this bounds the whole exchange.
+            async with asyncio.timeout(self._timeout_seconds):
+                response = await self._client.post(self._webhook_url, json=payload)
+        except (TimeoutError, httpx.TimeoutException):
+            raise EngineUnavailable(
+                f"engine did not answer within {self._timeout_seconds:g} s"
+            ) from None
+        except httpx.HTTPError as error:
+            raise EngineUnavailable(f"engine unreachable ({type(error).__name__})") from None
+        if not response.is_success:
+            raise EngineUnavailable(f"engine answered HTTP {response.status_code}")
+        try:
+            messages = _RASA_MESSAGES.validate_json(response.content)
+        except ValidationError:
+            raise EngineUnavailable("engine answered something other than a message list") from None
+        replies = [
+            BotReply(
+                text=message.text,
+                buttons=[{"title": b.title, "payload": b.payload} for b in message.buttons],
+            )
+            for message in messages
+            if message.text is not None or message.buttons
+        ]
+        if len(replies) < len(messages):
+            logger.info("dropped %d image/custom-only replies", len(messages) - len(replies))
+        return replies
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class ParsedText(TypedDict):
+    text: str
+    intent: str | None
+    confidence: float
+    entities: list[dict[str, Any]]
+    intent_ranking: list[dict[str, Any]]
+
+
+class _RasaIntent(BaseModel):
+    name: str | None = None
+    confidence: float = 0.0
+
+
+class _RasaParse(BaseModel):
+    text: str
+    intent: _RasaIntent | None = None
+    entities: list[dict[str, Any]] = []
+    intent_ranking: list[dict[str, Any]] = []
+
+
+def parse_text(settings: Settings, text: str) -> ParsedText:
+    """Classifies `text` with the running engine, for `shopdesk nlu parse`.
+
+    The token travels as a query parameter because that is how Rasa's HTTP API
+    checks it; errors therefore never include the URL.
+    """
+    url = f"{settings.rasa_url.rstrip('/')}/model/parse"
+    try:
+        response = httpx.post(
+            url,
+            params={"token": settings.rasa_auth_token.get_secret_value()},
+            json={"text": text},
+            timeout=settings.engine_timeout_seconds,
+        )
+    except httpx.HTTPError as error:
+        raise EngineUnavailable(
+            f"Rasa engine at {settings.rasa_url} is unreachable ({type(error).__name__})"
+        ) from None
+    if response.status_code in (401, 403):
+        raise EngineUnavailable("Rasa engine refused SHOPDESK_RASA_AUTH_TOKEN")
+    if not response.is_success:
+        raise EngineUnavailable(f"Rasa engine answered HTTP {response.status_code}")
+    try:
+        parsed = _RasaParse.model_validate_json(response.content)
+    except ValidationError:
+        raise EngineUnavailable("Rasa engine answered something unparseable") from None
+    intent = parsed.intent or _RasaIntent()
+    return {
+        "text": parsed.text,
+        "intent": intent.name,
+        "confidence": intent.confidence,
+        "entities": parsed.entities,
+        "intent_ranking": parsed.intent_ranking,
+    }

@@ -1,0 +1,140 @@
+"""The `shopdesk` command: set-up chores, the demo shop, and quick looks at the bot."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+
+from bot.domain.clock import shop_today
+from bot.settings import get_settings
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _print_json(value: object) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=None)
+    sys.stdout.write("\n")
+
+
+def cmd_secrets_init(args: argparse.Namespace) -> int:
+    """Random shared tokens for the three local processes, written once."""
+    from bot.secrets import write_local_secrets
+
+    created = write_local_secrets(Path(args.path))
+    print(f"{'wrote' if created else 'kept'} {args.path}")
+    return 0
+
+
+def cmd_db_upgrade(_args: argparse.Namespace) -> int:
+    """Bring Shopdesk's database and the demo shop's to the latest migration."""
+    from bot.storage.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url, schema="shopdesk")
+    upgrade(settings.shop_database_url, schema="shop")
+    return 0
+
+
+def cmd_demo_seed(args: argparse.Namespace) -> int:
+    """Fill the demo shop deterministically (skipped when it already holds data)."""
+    from bot.demo.seed import seed_demo_shop
+
+    today = date.fromisoformat(args.today) if args.today else shop_today()
+    count = seed_demo_shop(get_settings().shop_database_url, today=today, force=args.force)
+    print(f"demo shop: {count} orders" if count else "demo shop already seeded")
+    return 0
+
+
+def cmd_demo_orders(args: argparse.Namespace) -> int:
+    """The seeded orders with the contact details that verify them (demo data only)."""
+    from bot.demo.listing import demo_orders
+
+    orders = demo_orders(get_settings().shop_database_url)
+    if args.json:
+        _print_json(orders)
+    else:
+        for order in orders:
+            print(
+                f"{order['order_number']}  {order['status']:<17} phone ..{order['phone_last4']}"
+                f"  {order['email']}  {order['tracking_number'] or '-'}"
+            )
+    return 0
+
+
+def cmd_nlu_parse(args: argparse.Namespace) -> int:
+    """Intent and confidence from the running engine's trained model."""
+    from bot.channels.engine import EngineUnavailable
+    from bot.channels.rasa_client import parse_text
+
+    try:
+        result = parse_text(get_settings(), args.text)
+    except EngineUnavailable as error:
+        print(f"shopdesk: {error} (is `make run` going?)", file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"{result['intent']}  {result['confidence']:.3f}")
+    return 0
+
+
+def cmd_wait_ready(args: argparse.Namespace) -> int:
+    """Block until engine, action server and gateway are healthy, then print the URLs."""
+    from bot.readiness import wait_until_ready
+
+    return 0 if wait_until_ready(get_settings(), timeout_seconds=args.timeout) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shopdesk", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    secrets = commands.add_parser("secrets", help="local shared tokens").add_subparsers(
+        dest="action", required=True
+    )
+    init = secrets.add_parser("init", help="write random tokens if the file is missing")
+    init.add_argument("--path", default="var/secrets.env")
+    init.set_defaults(handler=cmd_secrets_init)
+
+    db = commands.add_parser("db", help="database migrations").add_subparsers(
+        dest="action", required=True
+    )
+    db.add_parser("upgrade", help="apply all migrations").set_defaults(handler=cmd_db_upgrade)
+
+    demo = commands.add_parser("demo", help="the demo shop").add_subparsers(
+        dest="action", required=True
+    )
+    seed = demo.add_parser("seed", help="seed the demo shop")
+    seed.add_argument("--today", help="anchor date for the generated orders (YYYY-MM-DD)")
+    seed.add_argument("--force", action="store_true", help="wipe and reseed")
+    seed.set_defaults(handler=cmd_demo_seed)
+    orders = demo.add_parser("orders", help="list the demo orders")
+    orders.add_argument("--json", action="store_true")
+    orders.set_defaults(handler=cmd_demo_orders)
+
+    nlu = commands.add_parser("nlu", help="the trained NLU model").add_subparsers(
+        dest="action", required=True
+    )
+    parse = nlu.add_parser("parse", help="classify a text with the running engine")
+    parse.add_argument("text")
+    parse.add_argument("--json", action="store_true")
+    parse.set_defaults(handler=cmd_nlu_parse)
+
+    ready = commands.add_parser("wait-ready", help="wait for the three processes")
+    ready.add_argument("--timeout", type=float, default=180.0)
+    ready.set_defaults(handler=cmd_wait_ready)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Shopdesk's domain: plain dataclasses and rules, no framework imports."""

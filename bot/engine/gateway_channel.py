@@ -1,0 +1,86 @@
+"""The engine's only input channel: Rasa's REST channel, but only for the gateway.
+
+Rasa's stock REST channel accepts anyone on the port and logs message texts on
+failure. This one checks the gateway's bearer token, validates the body, passes
+the gateway's metadata on to the actions, never logs texts, and answers 500 when
+the turn failed so the gateway can keep the message and retry it later.
+"""
+
+import hmac
+import logging
+from asyncio import CancelledError
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+logger = logging.getLogger(__name__)
+
+
+class GatewayInput(InputChannel):
+    """Receives customer messages from the Shopdesk gateway."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "gateway"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "InputChannel":
+        token = str((credentials or {}).get("token") or "")
+        if not token:
+            raise ValueError("the gateway channel needs a token (SHOPDESK_ENGINE_CHANNEL_TOKEN)")
+        return cls(token)
+
+    def __init__(self, token: Text) -> None:
+        self._expected = f"Bearer {token}".encode()
+
+    def _authorised(self, request: Request) -> bool:
+        given = (request.headers.get("Authorization") or "").encode()
+        return hmac.compare_digest(given, self._expected)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("shopdesk_gateway_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not self._authorised(request):
+                return response.json({"error": "unauthorised"}, status=401)
+            try:
+                body = request.json
+            except Exception:  # sanic raises on malformed JSON
+                body = None
+            if not isinstance(body, dict):
+                return response.json({"error": "body must be a JSON object"}, status=400)
+            sender, text = body.get("sender"), body.get("message")
+            metadata = body.get("metadata") or {}
+            if not isinstance(sender, str) or not sender or not isinstance(text, str):
+                return response.json({"error": "sender and message are required"}, status=400)
+            if not isinstance(metadata, dict):
+                return response.json({"error": "metadata must be an object"}, status=400)
+
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        collector,
+                        sender,
+                        input_channel=str(metadata.get("channel") or self.name()),
+                        metadata=metadata,
+                    )
+                )
+            except CancelledError:
+                logger.error("gateway turn cancelled for a conversation")
+                return response.json({"error": "turn cancelled"}, status=503)
+            except Exception:
+                logger.exception("gateway turn failed for a conversation")
+                return response.json({"error": "turn failed"}, status=500)
+            return response.json(collector.messages)
+
+        return webhook

@@ -1,0 +1,1 @@
+"""Shopdesk's own database and the demo shop's, with SQLAlchemy 2 and Alembic."""

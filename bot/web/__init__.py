@@ -1,0 +1,1 @@
+"""The gateway's HTTP side: FastAPI app, chat API and health check."""

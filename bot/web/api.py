@@ -1,0 +1,167 @@
+"""Thin routes of the chat API; storage functions and the relay do the work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels.engine import ConversationEngine
+from bot.channels.relay import ConversationLocks, invalid_text_reason, relay_customer_message
+from bot.settings import Settings
+from bot.storage.conversations import (
+    create_conversation,
+    get_conversation,
+    list_messages,
+    token_matches,
+)
+from bot.storage.tables import Conversation
+from bot.web.schemas import (
+    ButtonOut,
+    ConversationCreated,
+    CustomerMessage,
+    ErrorDetail,
+    Health,
+    Replies,
+    ReplyOut,
+    Transcript,
+    TranscriptMessage,
+)
+
+logger = logging.getLogger(__name__)
+
+NO_BEARER_DETAIL = "missing or malformed Authorization header; send 'Authorization: Bearer <token>'"
+FORBIDDEN_DETAIL = "this token does not give access to this conversation"
+NOT_FOUND_DETAIL = "conversation not found"
+
+
+@dataclass(frozen=True)
+class GatewayServices:
+    """What the routes need, built once per app in its lifespan."""
+
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    engine: ConversationEngine
+    locks: ConversationLocks
+
+
+def get_services(request: Request) -> GatewayServices:
+    services: GatewayServices = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[GatewayServices, Depends(get_services)]
+
+
+def get_session(services: ServicesDep) -> Iterator[Session]:
+    with services.session_factory() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="The token returned by POST /api/conversations"
+)
+
+
+def authorized_conversation(
+    conversation_id: str,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    services: ServicesDep,
+) -> Conversation:
+    """Uses its own short session, so a message route waiting on the engine holds no connection.
+
+    An unknown id is 404 whatever the token: ids are random, so this reveals nothing.
+    """
+    if credentials is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, NO_BEARER_DETAIL, headers={"WWW-Authenticate": "Bearer"}
+        )
+    with services.session_factory() as session:
+        conversation = get_conversation(session, conversation_id=conversation_id)
+    if conversation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND_DETAIL)
+    if not token_matches(conversation, token=credentials.credentials):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, FORBIDDEN_DETAIL)
+    return conversation
+
+
+AuthorizedConversation = Annotated[Conversation, Depends(authorized_conversation)]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorDetail} for code in (401, 403, 404, 422)
+}
+
+health_router = APIRouter()
+router = APIRouter(prefix="/api/conversations", tags=["conversations"])
+
+
+@health_router.get("/healthz")
+def healthz(session: SessionDep, response: Response) -> Health:
+    try:
+        session.execute(sa.text("SELECT 1"))
+    except SQLAlchemyError as error:
+        logger.warning("health check: database unavailable (%s)", type(error).__name__)
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        return Health(status="database unavailable")
+    return Health(status="ok")
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def start_conversation(session: SessionDep) -> ConversationCreated:
+    conversation, token = create_conversation(session, channel="api")
+    session.commit()
+    return ConversationCreated(id=conversation.id, token=token)
+
+
+@router.post("/{conversation_id}/messages", responses=_ERRORS)
+async def send_message(
+    body: CustomerMessage, conversation: AuthorizedConversation, services: ServicesDep
+) -> Replies:
+    """Answers with the bot's replies, or an apology if the engine is down (still 200)."""
+    reason = invalid_text_reason(body.text, max_chars=services.settings.max_message_chars)
+    if reason is not None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, reason)
+    outcome = await relay_customer_message(
+        session_factory=services.session_factory,
+        engine=services.engine,
+        locks=services.locks,
+        conversation_id=conversation.id,
+        channel="api",
+        text=body.text,
+    )
+    return Replies(
+        messages=[
+            ReplyOut(text=reply.text, buttons=[ButtonOut(**button) for button in reply.buttons])
+            for reply in outcome.replies
+        ]
+    )
+
+
+@router.get("/{conversation_id}/messages", responses=_ERRORS)
+def read_transcript(conversation: AuthorizedConversation, session: SessionDep) -> Transcript:
+    messages = list_messages(session, conversation_id=conversation.id)
+    return Transcript(
+        messages=[
+            TranscriptMessage.model_validate(
+                {
+                    "id": message.id,
+                    "direction": message.direction,
+                    "sender": message.sender,
+                    "text": message.text,
+                    "buttons": message.buttons or [],
+                    "created_at": message.created_at,
+                    "delivery_state": message.delivery_state,
+                }
+            )
+            for message in messages
+        ]
+    )

@@ -1,0 +1,193 @@
+"""The gateway's FastAPI application.
+
+Every error leaves as JSON `{"detail": "<sentence>"}`: clients get something they
+can show, and nobody gets a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.channels.engine import ConversationEngine
+from bot.channels.rasa_client import RasaEngine
+from bot.channels.relay import ConversationLocks
+from bot.settings import Settings, get_settings
+from bot.storage.db import make_engine, make_session_factory
+from bot.storage.migrate import upgrade
+from bot.web.api import GatewayServices, health_router, router
+
+logger = logging.getLogger(__name__)
+
+BODY_SHAPE = 'body must be JSON like {"text": "..."}'
+
+
+def max_body_bytes(settings: Settings) -> int:
+    """Room for the longest allowed text even if every character comes as a 12-byte
+    JSON escape pair; anything bigger is refused before it is read into memory."""
+    return settings.max_message_chars * 12 + 1024
+
+
+def too_large_detail(settings: Settings) -> str:
+    return (
+        f"body is larger than {max_body_bytes(settings)} bytes; "
+        f"text may have at most {settings.max_message_chars} characters"
+    )
+
+
+class BodySizeLimit:
+    """Reads at most `max_bytes` of a request body under `path_prefix`, refusing more with
+    the API's JSON 422 before it is held in memory.
+
+    FastAPI's own `max_body_size` answers in plain text with 413, unlike every other
+    error of this API, which answers 422 for any body it will not process. The prefix
+    leaves room for later routes with other limits (photo uploads, say).
+    """
+
+    def __init__(self, app: ASGIApp, *, path_prefix: str, max_bytes: int, detail: str) -> None:
+        self.app = app
+        self.path_prefix = path_prefix
+        self.max_bytes = max_bytes
+        self.detail = detail
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.path_prefix):
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more_body = True
+        while more_body:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away before sending its body
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more_body = message.get("more_body", False)
+        body = b"".join(chunks)
+        body_delivered = False
+
+        async def replay_body() -> Message:
+            nonlocal body_delivered
+            if body_delivered:
+                return await receive()
+            body_delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay_body, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = JSONResponse(
+            {"detail": self.detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
+        await refusal(scope, receive, send)
+
+
+def describe_validation_errors(errors: Sequence[Any]) -> str:
+    """One sentence for the first problem, never echoing the input (it may be personal)."""
+    for error in errors:
+        location = tuple(error.get("loc", ()))
+        if location[:1] != ("body",):
+            continue
+        if location[1:2] == ("text",):
+            return "text is required" if error.get("type") == "missing" else "text must be a string"
+        if error.get("type") == "extra_forbidden" and len(location) == 2:
+            return f'unexpected field "{location[1]}"; {BODY_SHAPE}'
+        return BODY_SHAPE
+    return "invalid request"
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def on_validation_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        return JSONResponse(
+            {"detail": describe_validation_errors(error.errors())},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
+    async def on_http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        if error.status_code == status.HTTP_400_BAD_REQUEST:
+            # FastAPI's answer to a body it cannot even decode (invalid UTF-8, say);
+            # this API answers 422 for every body it will not process.
+            return JSONResponse(
+                {"detail": BODY_SHAPE}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
+            )
+        return await http_exception_handler(request, error)
+
+    async def on_unexpected_error(request: Request, error: Exception) -> Response:
+        # Type and route only: exception messages can quote SQL parameters, i.e. customer
+        # text. The server logs the traceback itself, since Starlette re-raises.
+        logger.error(
+            "unhandled %s in %s %s", type(error).__name__, request.method, request.url.path
+        )
+        return JSONResponse(
+            {"detail": "internal error"}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR
+        )
+
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected_error)
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: ConversationEngine | None = None
+) -> FastAPI:
+    """`engine` replaces the Rasa engine, for tests and for channels without Rasa."""
+    app_settings = settings if settings is not None else get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Migrating here means a fresh database works with nothing but `python -m bot.web`.
+        await asyncio.to_thread(upgrade, app_settings.database_url, schema="shopdesk")
+        async with AsyncExitStack() as cleanup:
+            database = make_engine(app_settings.database_url)
+            cleanup.callback(database.dispose)
+            conversation_engine = engine
+            if conversation_engine is None:
+                # Built here, not in create_app: its HTTP client belongs to this event loop.
+                rasa = RasaEngine(app_settings)
+                cleanup.push_async_callback(rasa.aclose)
+                conversation_engine = rasa
+            app.state.services = GatewayServices(
+                settings=app_settings,
+                session_factory=make_session_factory(database),
+                engine=conversation_engine,
+                locks=ConversationLocks(),
+            )
+            yield
+
+    app = FastAPI(
+        title="Shopdesk gateway",
+        summary="Chat API of Shopdesk, the customer-service bot for online shops",
+        lifespan=lifespan,
+    )
+    _install_error_handlers(app)
+    app.add_middleware(
+        BodySizeLimit,
+        path_prefix=router.prefix,
+        max_bytes=max_body_bytes(app_settings),
+        detail=too_large_detail(app_settings),
+    )
+    app.include_router(health_router)
+    app.include_router(router)
+    return app

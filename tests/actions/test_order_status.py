@@ -1,0 +1,161 @@
+"""The order-status actions, run on tracker fixtures against in-memory shops."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.order_status import ActionShowOrderStatus, ValidateOrderLookupForm
+from tests.actions.conftest import (
+    CUSTOMER,
+    InMemoryShop,
+    form_tracker,
+    lookup_over,
+    responses,
+    slot_values,
+)
+
+RIGHT_DIGITS = CUSTOMER.phone[-4:]
+
+
+async def _validate(
+    tracker: Any, domain: dict[str, Any], shop: InMemoryShop | None = None, timeout: float = 2.0
+) -> tuple[dict[str, Any], list[str]]:
+    dispatcher = CollectingDispatcher()
+    action = ValidateOrderLookupForm(lookup_over(shop or InMemoryShop(), timeout=timeout))
+    events = await action.run(dispatcher, tracker, domain)
+    return slot_values(events), responses(dispatcher)
+
+
+async def test_number_and_right_digits_in_one_message_verify_the_order(domain):
+    tracker = form_tracker(new_slots={"order_number": "100245", "order_contact": RIGHT_DIGITS})
+
+    slots, said = await _validate(tracker, domain)
+
+    assert slots["verified_orders"] == ["100245"]
+    assert slots["order_contact"] == RIGHT_DIGITS
+    assert said == []
+
+
+async def test_email_is_compared_without_case(domain):
+    tracker = form_tracker(
+        slots={"order_number": "100245"}, new_slots={"order_contact": "LI.WEI@EXAMPLE.COM"}
+    )
+
+    slots, _ = await _validate(tracker, domain)
+
+    assert slots["verified_orders"] == ["100245"]
+
+
+async def test_wrong_digits_and_unknown_order_look_the_same(domain):
+    wrong_digits = form_tracker(
+        slots={"order_number": "100245"}, new_slots={"order_contact": "0000"}
+    )
+    unknown_order = form_tracker(
+        slots={"order_number": "109999"}, new_slots={"order_contact": RIGHT_DIGITS}
+    )
+
+    slots_a, said_a = await _validate(wrong_digits, domain)
+    slots_b, said_b = await _validate(unknown_order, domain)
+
+    assert said_a == said_b == ["utter_verification_failed"]
+    assert (
+        slots_a
+        == slots_b
+        == {
+            "order_number": None,
+            "order_contact": None,
+            "verification_failures": 1,
+        }
+    )
+
+
+async def test_fifth_failure_locks_the_form_without_another_retry_prompt(domain):
+    tracker = form_tracker(
+        slots={"order_number": "100245", "verification_failures": 4.0},
+        new_slots={"order_contact": "0000"},
+    )
+
+    slots, said = await _validate(tracker, domain)
+
+    assert slots["verification_failures"] == 5
+    assert slots["requested_slot"] is None  # the form ends here
+    assert said == []
+
+
+async def test_a_verified_order_is_not_asked_for_proof_again(domain):
+    tracker = form_tracker(
+        slots={"verified_orders": ["100245"]}, new_slots={"order_number": "order 100245"}
+    )
+
+    slots, said = await _validate(tracker, domain)
+
+    assert slots == {"order_number": "100245", "requested_slot": None}
+    assert said == []
+
+
+async def test_badly_formed_number_and_proof_get_a_hint_not_a_failure(domain):
+    bad_number = form_tracker(new_slots={"order_number": "my order is 12345"})
+    bad_proof = form_tracker(slots={"order_number": "100245"}, new_slots={"order_contact": "dunno"})
+
+    slots_a, said_a = await _validate(bad_number, domain)
+    slots_b, said_b = await _validate(bad_proof, domain)
+
+    assert said_a == ["utter_order_number_format"] and slots_a["order_number"] is None
+    assert said_b == ["utter_contact_format"] and slots_b["order_contact"] is None
+    assert "verification_failures" not in slots_a | slots_b
+
+
+async def test_a_slow_backend_gets_an_honest_reply_instead_of_a_wait(domain):
+    slow = InMemoryShop(delay=30)
+    tracker = form_tracker(
+        slots={"order_number": "100245"}, new_slots={"order_contact": RIGHT_DIGITS}
+    )
+
+    slots, said = await _validate(tracker, domain, shop=slow, timeout=0.2)
+
+    assert said == ["utter_backend_unavailable"]
+    assert slots["lookup_unavailable"] is True
+    assert slots["requested_slot"] is None
+    assert slow.finished_calls == 0  # the call was cut off, not waited for
+
+
+async def test_status_answer_for_a_verified_order(dispatcher):
+    tracker = form_tracker(slots={"order_number": "100245", "verified_orders": ["100245"]})
+
+    events = await ActionShowOrderStatus(lookup_over(InMemoryShop())).run(dispatcher, tracker, {})
+
+    text = responses(dispatcher)[0]
+    assert "Order 100245 is on its way." in text
+    assert "SF Express, tracking number SF1234567890123" in text
+    assert "Arrived at the sorting hub, Wuhan hub, 18 Nov 14:05" in text
+    assert slot_values(events) == {"order_contact": None}
+
+
+async def test_status_is_never_shown_for_an_unverified_order(dispatcher):
+    tracker = form_tracker(slots={"order_number": "100245", "verified_orders": ["100300"]})
+
+    await ActionShowOrderStatus(lookup_over(InMemoryShop())).run(dispatcher, tracker, {})
+
+    assert responses(dispatcher) == ["utter_verification_failed"]
+
+
+async def test_locked_conversation_is_told_where_to_get_help(dispatcher):
+    tracker = form_tracker(
+        slots={"order_number": "100245", "verified_orders": ["100245"], "verification_failures": 5}
+    )
+
+    await ActionShowOrderStatus(lookup_over(InMemoryShop())).run(dispatcher, tracker, {})
+
+    assert "support team can help" in responses(dispatcher)[0]
+    assert "SF1234567890123" not in responses(dispatcher)[0]
+
+
+async def test_status_lookup_with_backend_down_says_so(dispatcher):
+    tracker = form_tracker(slots={"order_number": "100245", "verified_orders": ["100245"]})
+    slow = InMemoryShop(delay=30)
+
+    await ActionShowOrderStatus(lookup_over(slow, timeout=0.2)).run(dispatcher, tracker, {})
+
+    assert responses(dispatcher) == ["utter_backend_unavailable"]
