@@ -10,6 +10,7 @@ RASA_VENV := .venv-rasa
 BIN := $(VENV)/bin
 RASA := $(RASA_VENV)/bin/rasa
 MODEL := models/shopdesk.tar.gz
+KB_INDEX := models/knowledge/index.json
 PIP_QUIET := --quiet --disable-pip-version-check
 # pip's global config names local index folders that may not exist; drop those warnings.
 PIP_FILTER := sed -e '/^WARNING: Location/d' -e '/DEPRECATION: .* legacy/d'
@@ -20,12 +21,13 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 TRAINING_INPUTS := config.yml domain.yml $(shell find data bot/engine -type f -not -name '*.pyc' 2>/dev/null)
 
-.PHONY: help setup run train test lint typecheck unit clean
+.PHONY: help setup run train test eval lint typecheck clean
 
 help:
 	@echo "make run    set up if needed, train if needed, start engine + actions + gateway"
 	@echo "make test   set up if needed, run ruff, mypy and every test"
 	@echo "make train  retrain the Rasa model if its inputs changed"
+	@echo "make eval   held-out intent accuracy, then CLINC150 and BANKING77 (long)"
 
 setup: .make/system-packages $(RASA_VENV)/.installed $(VENV)/.installed var/secrets.env .make/databases
 
@@ -56,13 +58,17 @@ var/secrets.env: | $(VENV)/.installed
 	$(BIN)/shopdesk demo seed
 	@mkdir -p .make && touch $@
 
-train: $(MODEL)
+train: $(MODEL) $(KB_INDEX)
+
+$(KB_INDEX): $(VENV)/.installed $(shell find knowledge_base bot/knowledge -name '*.md' -o -name '*.py' 2>/dev/null)
+	$(BIN)/shopdesk kb build
+	@touch $@
 
 $(MODEL): $(RASA_VENV)/.installed $(TRAINING_INPUTS)
 	PYTHONPATH=$(CURDIR) $(RASA) train --fixed-model-name shopdesk --out models --quiet
 	touch $@
 
-run: setup $(MODEL)
+run: setup $(MODEL) $(KB_INDEX)
 	$(BIN)/honcho -f Procfile -e var/secrets.env start
 
 lint: $(VENV)/.installed
@@ -72,8 +78,12 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy bot actions
 
-test: setup $(MODEL) lint typecheck
+test: setup $(MODEL) $(KB_INDEX) lint typecheck
 	$(BIN)/pytest -q
+
+eval: setup $(MODEL)
+	PYTHONPATH=$(CURDIR) $(RASA_VENV)/bin/python -m bot.evaluation.heldout
+	PYTHONPATH=$(CURDIR) $(RASA_VENV)/bin/python -m bot.evaluation.benchmarks --dataset all
 
 clean:
 	rm -rf .make models var

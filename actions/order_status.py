@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import services
+from actions.verified import VerifiedOrderAction, current_order_number, verified_orders
 from bot.backends.protocols import BackendUnavailable
 from bot.domain.order_lookup import OrderLookup
 from bot.domain.order_status import render_status_report
 from bot.domain.verification import (
     ContactProof,
+    find_contact_proof,
     find_order_number,
     is_locked,
     parse_contact_proof,
@@ -30,14 +32,6 @@ SlotValues = dict[str, Any]
 
 def _failures(tracker: Tracker) -> int:
     return int(tracker.get_slot("verification_failures") or 0)
-
-
-def _verified(tracker: Tracker) -> list[str]:
-    return list(tracker.get_slot("verified_orders") or [])
-
-
-def _order_number(tracker: Tracker) -> str | None:
-    return find_order_number(str(tracker.get_slot("order_number") or ""))
 
 
 class ValidateOrderLookupForm(FormValidationAction):
@@ -51,7 +45,7 @@ class ValidateOrderLookupForm(FormValidationAction):
 
     @property
     def lookup(self) -> OrderLookup:
-        return self._lookup or services.order_lookup()
+        return self._lookup or services.order_desk()
 
     async def required_slots(
         self,
@@ -63,7 +57,7 @@ class ValidateOrderLookupForm(FormValidationAction):
         """Nothing more to ask once locked out or the backend is down; no proof twice."""
         if is_locked(_failures(tracker)) or tracker.get_slot("lookup_unavailable"):
             return []
-        if _order_number(tracker) in _verified(tracker):
+        if current_order_number(tracker) in verified_orders(tracker):
             return ["order_number"]
         return domain_slots
 
@@ -74,7 +68,7 @@ class ValidateOrderLookupForm(FormValidationAction):
         if number is None:
             dispatcher.utter_message(response="utter_order_number_format")
             return {"order_number": None}
-        if number in _verified(tracker) or "order_contact" in tracker.slots_to_validate():
+        if number in verified_orders(tracker) or "order_contact" in tracker.slots_to_validate():
             return {"order_number": number}
         proof = parse_contact_proof(str(tracker.get_slot("order_contact") or ""))
         if proof is None:
@@ -84,11 +78,14 @@ class ValidateOrderLookupForm(FormValidationAction):
     async def validate_order_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> SlotValues:
-        proof = parse_contact_proof(str(value or ""))
+        # The whole message beats the slot: an e-mail like "li1999@example.com" must not
+        # be read as the phone digits "1999" because an entity mapping got there first.
+        latest = str(tracker.latest_message.get("text") or "")
+        proof = find_contact_proof(latest) or parse_contact_proof(str(value or ""))
         if proof is None:
             dispatcher.utter_message(response="utter_contact_format")
             return {"order_contact": None}
-        number = _order_number(tracker)
+        number = current_order_number(tracker)
         if number is None:
             return {"order_contact": proof.value}
         return await self._verify(number, proof, dispatcher, tracker)
@@ -106,7 +103,7 @@ class ValidateOrderLookupForm(FormValidationAction):
             return {
                 "order_number": number,
                 "order_contact": proof.value,
-                "verified_orders": sorted({*_verified(tracker), number}),
+                "verified_orders": sorted({*verified_orders(tracker), number}),
             }
         failures = _failures(tracker) + 1
         if not is_locked(failures):
@@ -114,38 +111,18 @@ class ValidateOrderLookupForm(FormValidationAction):
         return {"order_number": None, "order_contact": None, "verification_failures": failures}
 
 
-class ActionShowOrderStatus(Action):
+class ActionShowOrderStatus(VerifiedOrderAction):
     """Answers from the order and logistics systems, for verified orders only."""
-
-    def __init__(self, lookup: OrderLookup | None = None) -> None:
-        self._lookup = lookup
 
     def name(self) -> str:
         return "action_show_order_status"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    async def act(
+        self, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType]:
-        if tracker.get_slot("lookup_unavailable"):
-            return [SlotSet("lookup_unavailable", False)]
-        if is_locked(_failures(tracker)):
-            dispatcher.utter_message(
-                text="I can't check orders in this chat after several details that didn't "
-                f"match. Our support team can help: {services.support_contact()}."
-            )
-            return []
-        number = _order_number(tracker)
-        if number is None or number not in _verified(tracker):
-            dispatcher.utter_message(response="utter_verification_failed")
-            return [SlotSet("order_contact", None)]
-        lookup = self._lookup or services.order_lookup()
-        try:
-            report = await lookup.status_report(number, today=services.today())
-        except BackendUnavailable:
-            dispatcher.utter_message(response="utter_backend_unavailable")
-            return []
+        report = await self.desk.status_report(number, today=services.today())
         if report is None:  # verified a moment ago, gone now: say so plainly
             dispatcher.utter_message(response="utter_verification_failed")
             return []
         dispatcher.utter_message(text=render_status_report(report))
-        return [SlotSet("order_contact", None)]
+        return []

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 
-from bot.backends.factory import build_order_lookup
-from bot.domain.clock import shop_today
-from bot.domain.order_lookup import OrderLookup
+from bot.backends.factory import build_order_desk
+from bot.domain.clock import shop_now, shop_today
+from bot.domain.order_desk import OrderDesk
 from bot.settings import get_settings
 
 
 @lru_cache(maxsize=1)
-def order_lookup() -> OrderLookup:
-    return build_order_lookup(get_settings())
+def order_desk() -> OrderDesk:
+    return build_order_desk(get_settings())
 
 
 def support_contact() -> str:
@@ -22,3 +22,7 @@ def support_contact() -> str:
 
 def today() -> date:
     return shop_today()
+
+
+def now() -> datetime:
+    return shop_now()

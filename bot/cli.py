@@ -89,6 +89,50 @@ def cmd_wait_ready(args: argparse.Namespace) -> int:
     return 0 if wait_until_ready(get_settings(), timeout_seconds=args.timeout) else 1
 
 
+def cmd_kb_build(args: argparse.Namespace) -> int:
+    """Validate the articles and rebuild the search index if they changed."""
+    from bot.knowledge import ArticleError
+    from bot.knowledge.commands import kb_build
+
+    settings = get_settings()
+    try:
+        count = kb_build(
+            settings.knowledge_base_dir, settings.knowledge_index_dir, force=args.force
+        )
+    except ArticleError as error:
+        print(f"knowledge base: {error}", file=sys.stderr)
+        return 1
+    print(f"knowledge index: {count} articles" if count else "knowledge index up to date")
+    return 0
+
+
+def cmd_kb_search(args: argparse.Namespace) -> int:
+    """Ranked article ids with scores; with --json one object per query and line."""
+    from bot.knowledge import ArticleError, KnowledgeIndexError
+    from bot.knowledge.commands import kb_search
+
+    settings = get_settings()
+    file = Path(args.file) if args.file is not None else None
+    rows = kb_search(
+        args.text,
+        file,
+        settings.knowledge_index_dir,
+        kb_dir=settings.knowledge_base_dir,
+        top_k=args.top,
+    )
+    try:
+        for row in rows:
+            if args.json:
+                _print_json(row)
+            else:
+                hits = "  ".join(f"{hit['id']} {hit['score']:.3f}" for hit in row["results"])
+                print(f"{row['query']}\n  {hits or '(no results)'}")
+    except (ArticleError, KnowledgeIndexError, OSError, UnicodeDecodeError) as error:
+        print(f"kb search: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shopdesk", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -123,6 +167,20 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("text")
     parse.add_argument("--json", action="store_true")
     parse.set_defaults(handler=cmd_nlu_parse)
+
+    kb = commands.add_parser("kb", help="the knowledge base").add_subparsers(
+        dest="action", required=True
+    )
+    build_kb = kb.add_parser("build", help="validate the articles and build the search index")
+    build_kb.add_argument("--force", action="store_true", help="rebuild even if unchanged")
+    build_kb.set_defaults(handler=cmd_kb_build)
+    search_kb = kb.add_parser("search", help="rank articles for a question")
+    kb_query = search_kb.add_mutually_exclusive_group(required=True)
+    kb_query.add_argument("text", nargs="?", help="the question")
+    kb_query.add_argument("--file", help="a file with one question per line")
+    search_kb.add_argument("--top", type=int, default=3, help="results per question")
+    search_kb.add_argument("--json", action="store_true", help="one JSON object per line")
+    search_kb.set_defaults(handler=cmd_kb_search)
 
     ready = commands.add_parser("wait-ready", help="wait for the three processes")
     ready.add_argument("--timeout", type=float, default=180.0)

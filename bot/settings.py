@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     backend_timeout_seconds: float = 3.0
     engine_timeout_seconds: float = 20.0
 
+    knowledge_base_dir: Path = PROJECT_ROOT / "knowledge_base"
+    knowledge_index_dir: Path = PROJECT_ROOT / "models" / "knowledge"
+
     max_message_chars: int = 2000
     support_contact: str = "support@shopdesk.example, or call 400-820-0000 (9:00-21:00)"
 

@@ -1,9 +1,10 @@
 """Order and logistics backend over a shop's SQL database (the demo shop's schema).
 
-SQLAlchemy is synchronous, so each lookup runs in a worker thread; the
-caller's timeout then frees the customer while the thread finishes. On
-PostgreSQL a statement timeout also stops the query itself, so threads and
-connections do not pile up behind a database that has become slow.
+SQLAlchemy is synchronous, so each call runs in a worker thread; the caller's
+timeout then frees the customer while the thread finishes. On PostgreSQL a
+statement timeout also stops the query itself, so threads and connections do
+not pile up behind a database that has become slow. Changes are checked here
+and made by `bot.backends.sql_changes`, each in one transaction.
 """
 
 from __future__ import annotations
@@ -12,79 +13,59 @@ import asyncio
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from functools import partial
 from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
+from bot.backends import sql_changes as changes
+from bot.backends import sql_records as records
 from bot.backends.protocols import BackendUnavailable
-from bot.domain.orders import (
-    Customer,
-    GoodsKind,
-    Order,
-    OrderLine,
-    OrderStatus,
-    Shipment,
-    TrackingEvent,
+from bot.domain.aftersales import (
+    QualityClaim,
+    Refund,
+    RefundStatus,
+    Resolution,
+    ReturnKind,
+    ReturnRequest,
 )
-from bot.storage.shop_tables import ShopOrder, ShopShipment
+from bot.domain.clock import shop_now
+from bot.domain.incidents import Incident
+from bot.domain.orders import Order, Shipment
+from bot.storage.shop_tables import (
+    ShopIncident,
+    ShopOrder,
+    ShopQualityClaim,
+    ShopRefund,
+    ShopReturn,
+    ShopShipment,
+)
 
 T = TypeVar("T")
+Case = TypeVar("Case", ShopReturn, ShopRefund, ShopQualityClaim)
 
 _ORDER_NUMBER = re.compile(r"[0-9]{6}")  # not \d: that also matches non-ASCII digits
-
-
-def _order_from_row(row: ShopOrder) -> Order:
-    customer = row.customer
-    return Order(
-        number=row.number,
-        status=OrderStatus(row.status),
-        placed_at=row.placed_at,
-        customer=Customer(
-            id=customer.id,
-            name=customer.name,
-            phone=customer.phone,
-            email=customer.email,
-            region=customer.region,
-        ),
-        lines=tuple(
-            OrderLine(
-                sku=line.sku,
-                name=line.name,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                kind=GoodsKind(line.kind),
-            )
-            for line in row.lines
-        ),
-        payment_method=row.payment_method,
-    )
-
-
-def _shipment_from_row(row: ShopShipment) -> Shipment:
-    return Shipment(
-        order_number=row.order_number,
-        carrier=row.carrier,
-        tracking_number=row.tracking_number,
-        shipped_at=row.shipped_at,
-        promised_date=row.promised_date,
-        estimated_date=row.estimated_date,
-        delivered_at=row.delivered_at,
-        events=tuple(
-            TrackingEvent(at=event.at, location=event.location, description=event.description)
-            for event in row.events
-        ),
-    )
+_ID_ATTEMPTS = 3
 
 
 class SqlShopBackend:
     """Both `OrderBackend` and `LogisticsBackend`: in the demo shop they share one database."""
 
-    def __init__(self, *, engine: Engine, statement_timeout_seconds: float = 3.0) -> None:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        statement_timeout_seconds: float = 3.0,
+        clock: Callable[[], datetime] = shop_now,
+    ) -> None:
         self._engine = engine
         self._statement_timeout_ms = max(1, round(statement_timeout_seconds * 1000))
+        self._clock = clock  # when new cases are opened, and so the year in their ids
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -102,31 +83,170 @@ class SqlShopBackend:
         except (SQLAlchemyError, ValueError) as error:  # ValueError: a status we do not know
             raise BackendUnavailable(f"shop database: {type(error).__name__}") from error
 
-    def _load_order(self, order_number: str) -> Order | None:
-        with self._session() as session:
-            row = session.get(ShopOrder, order_number, options=[selectinload(ShopOrder.lines)])
-            return _order_from_row(row) if row else None
+    async def _read(self, work: Callable[[Session], T]) -> T:
+        def in_session() -> T:
+            with self._session() as session:
+                return work(session)
 
-    def _load_shipment(self, order_number: str) -> Shipment | None:
-        query = (
-            sa.select(ShopShipment)
-            .where(ShopShipment.order_number == order_number)
-            .options(selectinload(ShopShipment.events))
-        )
-        with self._session() as session:
-            row = session.scalars(query).first()
-            return _shipment_from_row(row) if row else None
+        return await self._run(in_session)
+
+    async def _write(self, work: Callable[[Session], T]) -> T:
+        """One transaction; retried when a concurrent writer took the case id it picked."""
+
+        def in_transaction() -> T:
+            attempt = 1
+            while True:
+                try:
+                    with self._session() as session:
+                        result = work(session)
+                        session.commit()
+                        return result
+                except IntegrityError:
+                    if attempt == _ID_ATTEMPTS:
+                        raise
+                    attempt += 1
+
+        return await self._run(in_transaction)
+
+    # Reads
 
     async def get_order(self, order_number: str) -> Order | None:
         """Anything but six digits cannot be an order: answered without a query."""
         if not _ORDER_NUMBER.fullmatch(order_number):
             return None
-        return await self._run(lambda: self._load_order(order_number))
+
+        def load(session: Session) -> Order | None:
+            options = [selectinload(ShopOrder.lines)]
+            row = session.get(ShopOrder, order_number, options=options)
+            return records.order_from_row(row) if row else None
+
+        return await self._read(load)
 
     async def get_shipment(self, order_number: str) -> Shipment | None:
         if not _ORDER_NUMBER.fullmatch(order_number):
             return None
-        return await self._run(lambda: self._load_shipment(order_number))
+        query = (
+            sa.select(ShopShipment)
+            .where(ShopShipment.order_number == order_number)
+            .options(selectinload(ShopShipment.events))
+        )
+
+        def load(session: Session) -> Shipment | None:
+            row = session.scalars(query).first()
+            return records.shipment_from_row(row) if row else None
+
+        return await self._read(load)
+
+    async def _cases(
+        self, model: type[Case], order_number: str, convert: Callable[[Case], T]
+    ) -> list[T]:
+        """Oldest first; an order number that cannot exist has none, without a query."""
+        if not _ORDER_NUMBER.fullmatch(order_number):
+            return []
+        query = (
+            sa.select(model)
+            .where(model.order_number == order_number)
+            .order_by(model.created_at, model.id)
+        )
+        return await self._read(lambda session: [convert(row) for row in session.scalars(query)])
+
+    async def list_returns(self, order_number: str) -> list[ReturnRequest]:
+        return await self._cases(ShopReturn, order_number, records.return_from_row)
+
+    async def list_refunds(self, order_number: str) -> list[Refund]:
+        return await self._cases(ShopRefund, order_number, records.refund_from_row)
+
+    async def list_quality_claims(self, order_number: str) -> list[QualityClaim]:
+        """Not in `OrderBackend` (yet): ops views and tests read claims back with it."""
+        return await self._cases(ShopQualityClaim, order_number, records.claim_from_row)
+
+    async def active_incidents(self, *, at: datetime) -> list[Incident]:
+        """Newest first, like `list_incidents`."""
+        if at.tzinfo is None:
+            raise ValueError("`at` must be an aware datetime")
+        active = sa.and_(
+            ShopIncident.started_at <= at,
+            sa.or_(ShopIncident.resolved_at.is_(None), ShopIncident.resolved_at > at),
+        )
+        return await self._incidents(active)
+
+    async def list_incidents(self) -> list[Incident]:
+        return await self._incidents(sa.true())
+
+    async def _incidents(self, condition: sa.ColumnElement[bool]) -> list[Incident]:
+        query = (
+            sa.select(ShopIncident)
+            .where(condition)
+            .order_by(ShopIncident.started_at.desc(), ShopIncident.id.desc())
+        )
+        return await self._read(
+            lambda session: [records.incident_from_row(row) for row in session.scalars(query)]
+        )
+
+    # Changes: checked here, made in `sql_changes` inside one transaction
+
+    async def cancel_order(self, order_number: str) -> Order:
+        return await self._write(partial(changes.cancel, order_number=order_number))
+
+    async def change_address(self, order_number: str, address: str) -> Order:
+        new_address = changes.checked_text(address, "the address", 200)
+        return await self._write(
+            partial(changes.change_address, order_number=order_number, address=new_address)
+        )
+
+    async def create_return(
+        self, order_number: str, *, kind: ReturnKind, skus: tuple[str, ...], reason: str
+    ) -> ReturnRequest:
+        """Moves the order to `return_requested`; an item can have one open return."""
+        change = partial(
+            changes.open_return,
+            order_number=order_number,
+            kind=ReturnKind(kind),
+            skus=changes.checked_skus(skus),
+            reason=changes.checked_text(reason, "the reason", 500),
+        )
+        return await self._write(lambda session: change(session, at=self._clock()))
+
+    async def create_refund(
+        self,
+        order_number: str,
+        *,
+        amount: Decimal,
+        method: str,
+        status: RefundStatus,
+        expected_by: date,
+        reason: str,
+        return_id: str | None = None,
+    ) -> Refund:
+        """A paid refund that settles the goods marks the order refunded (not a cancelled one)."""
+        change = partial(
+            changes.open_refund,
+            order_number=order_number,
+            amount=changes.checked_amount(amount, method),
+            method=method,
+            status=RefundStatus(status),
+            expected_by=expected_by,
+            reason=changes.checked_text(reason, "the reason", 500),
+            return_id=return_id,
+        )
+        return await self._write(lambda session: change(session, at=self._clock()))
+
+    async def create_quality_claim(
+        self,
+        order_number: str,
+        *,
+        description: str,
+        resolution: Resolution,
+        skus: tuple[str, ...],
+    ) -> QualityClaim:
+        change = partial(
+            changes.open_claim,
+            order_number=order_number,
+            description=changes.checked_text(description, "the description", 1000),
+            resolution=Resolution(resolution),
+            skus=changes.checked_skus(skus),
+        )
+        return await self._write(lambda session: change(session, at=self._clock()))
 
     def close(self) -> None:
         """Returns pooled connections; the engine stays usable and reconnects on demand."""

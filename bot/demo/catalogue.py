@@ -207,3 +207,26 @@ DELIVERY_NOTES = (
     "Delivered, left with building reception",
     "Delivered to a community pickup point",
 )
+
+# What customers write on return and claim forms. Regular goods by SKU family
+# (electronics, clothing, home); fresh food by what can go wrong with it.
+NO_REASON_REASONS = (
+    "No longer needed", "Ordered the wrong size", "Colour differs from the photos",
+    "Bought by mistake", "Found a better fit elsewhere",
+)  # fmt: skip
+QUALITY_REASONS = {
+    "EL": ("Does not switch on out of the box", "Stopped working after two days",
+           "Arrived with a cracked casing"),
+    "CL": ("Seam came apart the first time it was worn", "Wrong size sent",
+           "Stain on the fabric when unpacked"),
+    "HM": ("Arrived damaged: crushed box and a cracked part", "Wrong item sent",
+           "Parts missing from the box"),
+}  # fmt: skip
+FRESH_PROBLEMS = {
+    "fruit": ("several pieces bruised and soft", "about a third of it mouldy",
+              "box crushed, fruit split and leaking"),
+    "live": ("three arrived dead", "dead on arrival and smelling"),
+    "chilled": ("ice packs melted and it arrived warm", "packaging swollen and leaking",
+                "already past its use-by date"),
+    "frozen": ("arrived thawed and stuck together", "ice packs melted and it arrived soft"),
+}  # fmt: skip

@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TypedDict
 
 from bot.demo import catalogue as cat
+from bot.demo import incidents as demo_incidents
+from bot.demo.aftersales import add_aftersales
+from bot.demo.delivery import address_book, pick_address, shipping_fee
 from bot.demo.journeys import Destination, Trip, make_trip
+from bot.demo.rows import DemoShop, OrderRow
 from bot.domain.clock import SHOP_TIMEZONE
 from bot.domain.orders import ON_THE_WAY, GoodsKind, OrderStatus
 
+__all__ = ["LOOKED_AT", "SEED", "STATUS_COUNTS", "DemoShop", "OrderRow", "generate_demo_shop"]
+
 SEED = 20_240_611
+# Addresses, after-sales cases and incident holds draw from their own generators, so that
+# adding them left every customer, basket and journey drawn from SEED exactly as it was.
+ADDRESS_SEED, AFTERSALES_SEED = SEED + 1, SEED + 2
 CUSTOMER_COUNT = 240
 FIRST_ORDER_NUMBER = 100_001
 LOOKED_AT = time(18, 0)
@@ -34,62 +42,6 @@ STATUS_COUNTS = {
 }  # fmt: skip
 REFUNDED_BEFORE_SHIPPING = 0.3
 AFTER_DELIVERY = (S.DELIVERED, S.RETURN_REQUESTED, S.REFUNDED)
-
-
-# One TypedDict per table: rows are inserted as they are, keyed by column name.
-class CustomerRow(TypedDict):
-    id: int
-    name: str
-    phone: str
-    email: str
-    region: str
-
-
-class OrderRow(TypedDict):
-    number: str
-    customer_id: int
-    status: str
-    placed_at: datetime
-    payment_method: str
-
-
-class LineRow(TypedDict):
-    id: int
-    order_number: str
-    line_no: int
-    sku: str
-    name: str
-    quantity: int
-    unit_price: Decimal
-    kind: str
-
-
-class ShipmentRow(TypedDict):
-    id: int
-    order_number: str
-    carrier: str
-    tracking_number: str
-    shipped_at: datetime
-    promised_date: date
-    estimated_date: date | None
-    delivered_at: datetime | None
-
-
-class EventRow(TypedDict):
-    id: int
-    shipment_id: int
-    at: datetime
-    location: str
-    description: str
-
-
-@dataclass
-class DemoShop:
-    customers: list[CustomerRow] = field(default_factory=list)
-    orders: list[OrderRow] = field(default_factory=list)
-    lines: list[LineRow] = field(default_factory=list)
-    shipments: list[ShipmentRow] = field(default_factory=list)
-    events: list[EventRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -218,18 +170,42 @@ def _plan_orders(rng: random.Random, customers: list[_Customer], now: datetime) 
     return orders
 
 
+def _held(rng: random.Random, order: _Order, trip: Trip, shop: DemoShop, now: datetime) -> Trip:
+    """A late parcel covered by an active incident is held by it (see `bot.demo.incidents`)."""
+    if order.status not in (S.SHIPPED, S.IN_TRANSIT) or trip.promised >= now.date():
+        return trip
+    incident = demo_incidents.holding_incident(
+        shop.incidents, region=order.customer.address.region.label, carrier=trip.carrier.name,
+        now=now,
+    )  # fmt: skip
+    if incident is None:
+        return trip
+    return replace(
+        trip,
+        events=demo_incidents.held_events(rng, trip.events, incident, now),
+        estimated=demo_incidents.held_estimate(trip.estimated, incident),
+    )
+
+
 def generate_demo_shop(today: date) -> DemoShop:
     """Order numbers follow the time orders were placed, as a shop's sequence would."""
     rng = random.Random(SEED)  # noqa: S311 - reproducible demo data, not a secret
+    side = random.Random(ADDRESS_SEED)  # noqa: S311
     now = datetime.combine(today, LOOKED_AT, tzinfo=SHOP_TIMEZONE)
-    shop = DemoShop()
-    planned = _plan_orders(rng, _customers(rng, shop), now)
+    shop = DemoShop(incidents=demo_incidents.demo_incidents(now))
+    customers = _customers(rng, shop)
+    planned = _plan_orders(rng, customers, now)
+    addresses = address_book(side, [customer.address for customer in customers])
     by_time = sorted(enumerate(planned), key=lambda item: (item[1].placed_at, item[0]))
     for offset, (_, order) in enumerate(by_time):
         number = str(FIRST_ORDER_NUMBER + offset)
+        goods = sum((p.unit_price * quantity for p, quantity in order.basket), Decimal("0"))
+        cold_chain = any(product.kind != GoodsKind.REGULAR for product, _ in order.basket)
         shop.orders.append(
             {"number": number, "customer_id": order.customer.id, "status": order.status.value,
-             "placed_at": order.placed_at, "payment_method": order.payment_method}
+             "placed_at": order.placed_at, "payment_method": order.payment_method,
+             "delivery_address": pick_address(side, addresses[order.customer.id - 1]),
+             "shipping_fee": shipping_fee(goods, cold_chain=cold_chain)}
         )  # fmt: skip
         for line_no, (product, quantity) in enumerate(order.basket, start=1):
             shop.lines.append(
@@ -239,7 +215,7 @@ def generate_demo_shop(today: date) -> DemoShop:
             )  # fmt: skip
         if order.trip is None:
             continue
-        trip, shipment_id = order.trip, len(shop.shipments) + 1
+        trip, shipment_id = _held(side, order, order.trip, shop, now), len(shop.shipments) + 1
         shop.shipments.append(
             {"id": shipment_id, "order_number": number, "carrier": trip.carrier.name,
              "tracking_number": trip.tracking_number, "shipped_at": trip.shipped_at,
@@ -251,4 +227,5 @@ def generate_demo_shop(today: date) -> DemoShop:
                 {"id": len(shop.events) + 1, "shipment_id": shipment_id, "at": at,
                  "location": location, "description": description}
             )  # fmt: skip
+    add_aftersales(random.Random(AFTERSALES_SEED), shop, now)  # noqa: S311
     return shop

@@ -9,38 +9,73 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from bot.domain.clock import shop_today
+from bot.backends.sql_records import incident_from_row
+from bot.demo.generate import LOOKED_AT
+from bot.domain.clock import SHOP_TIMEZONE, shop_now
+from bot.domain.incidents import Incident
 from bot.domain.orders import ON_THE_WAY, GoodsKind, OrderStatus
 from bot.storage.db import make_engine
 from bot.storage.shop_tables import (
     ShopCustomer,
+    ShopIncident,
     ShopOrder,
     ShopOrderLine,
     ShopShipment,
 )
 
+# Orders whose delivery is still ahead of them: the ones an incident can hold up.
+_AWAITING_DELIVERY = frozenset(
+    {OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.PACKED} | ON_THE_WAY
+)
+
+
+def _active_incidents(connection: sa.Connection, at: datetime) -> list[Incident]:
+    with Session(bind=connection) as session:
+        rows = session.scalars(sa.select(ShopIncident).order_by(ShopIncident.id))
+        incidents = [incident_from_row(row) for row in rows]
+    return [incident for incident in incidents if incident.is_active(at)]
+
 
 def demo_orders(url: str, *, today: date | None = None) -> list[dict[str, object]]:
-    """One JSON-ready dict per order, by order number; empty before `shopdesk demo seed`."""
-    today = today or shop_today()
+    """One JSON-ready dict per order, by order number; empty before `shopdesk demo seed`.
+
+    With `today`, incidents count as active at the moment the seed looks at that day
+    (`LOOKED_AT`), so the listing matches data seeded for it; without, at the shop's now.
+    """
+    at = datetime.combine(today, LOOKED_AT, tzinfo=SHOP_TIMEZONE) if today else shop_now()
+    today = at.date()
     engine = make_engine(url)
     try:
         if not sa.inspect(engine).has_table(ShopOrder.__tablename__):
             return []
         with engine.connect() as connection:
-            kinds: defaultdict[str, set[str]] = defaultdict(set)
-            lines = sa.select(ShopOrderLine.order_number, ShopOrderLine.kind).distinct()
-            for number, kind in connection.execute(lines):
-                kinds[number].add(kind)
+            lines: defaultdict[str, list[dict[str, object]]] = defaultdict(list)
+            query_lines = sa.select(ShopOrderLine).order_by(
+                ShopOrderLine.order_number, ShopOrderLine.line_no
+            )
+            for line in connection.execute(query_lines).mappings():
+                lines[line["order_number"]].append(
+                    {
+                        "sku": line["sku"],
+                        "name": line["name"],
+                        "kind": line["kind"],
+                        "quantity": line["quantity"],
+                        "unit_price": str(line["unit_price"]),
+                    }
+                )
+            incidents = _active_incidents(connection, at)
             query = (
                 sa.select(
                     ShopOrder.number,
                     ShopOrder.status,
                     ShopOrder.payment_method,
+                    ShopOrder.delivery_address,
+                    ShopOrder.shipping_fee,
                     ShopCustomer.name,
                     ShopCustomer.phone,
                     ShopCustomer.email,
@@ -49,6 +84,7 @@ def demo_orders(url: str, *, today: date | None = None) -> list[dict[str, object
                     ShopShipment.tracking_number,
                     ShopShipment.promised_date,
                     ShopShipment.estimated_date,
+                    ShopShipment.delivered_at,
                 )
                 .join(ShopCustomer, ShopOrder.customer_id == ShopCustomer.id)
                 .outerjoin(ShopShipment, ShopShipment.order_number == ShopOrder.number)
@@ -57,26 +93,39 @@ def demo_orders(url: str, *, today: date | None = None) -> list[dict[str, object
             rows = connection.execute(query).all()
     finally:
         engine.dispose()
-    return [
-        {
-            "order_number": row.number,
-            "status": row.status,
-            "customer_name": row.name,
-            "phone": row.phone,
-            "phone_last4": re.sub(r"\D", "", row.phone)[-4:],
-            "email": row.email,
-            "region": row.region,
-            "payment_method": row.payment_method,
-            "goods": [kind.value for kind in GoodsKind if kind.value in kinds[row.number]],
-            "carrier": row.carrier,
-            "tracking_number": row.tracking_number,
-            "promised_date": row.promised_date.isoformat() if row.promised_date else None,
-            "estimated_date": row.estimated_date.isoformat() if row.estimated_date else None,
-            "is_late": bool(
-                row.promised_date
-                and OrderStatus(row.status) in ON_THE_WAY
-                and row.promised_date < today
-            ),
-        }
-        for row in rows
-    ]
+    orders: list[dict[str, object]] = []
+    for row in rows:
+        kinds = {line["kind"] for line in lines[row.number]}
+        awaiting = OrderStatus(row.status) in _AWAITING_DELIVERY
+        orders.append(
+            {
+                "order_number": row.number,
+                "status": row.status,
+                "customer_name": row.name,
+                "phone": row.phone,
+                "phone_last4": re.sub(r"\D", "", row.phone)[-4:],
+                "email": row.email,
+                "region": row.region,
+                "payment_method": row.payment_method,
+                "goods": [kind.value for kind in GoodsKind if kind.value in kinds],
+                "carrier": row.carrier,
+                "tracking_number": row.tracking_number,
+                "promised_date": row.promised_date.isoformat() if row.promised_date else None,
+                "estimated_date": row.estimated_date.isoformat() if row.estimated_date else None,
+                "is_late": bool(
+                    row.promised_date
+                    and OrderStatus(row.status) in ON_THE_WAY
+                    and row.promised_date < today
+                ),
+                "delivery_address": row.delivery_address,
+                "shipping_fee": str(row.shipping_fee),
+                "delivered_at": row.delivered_at.isoformat() if row.delivered_at else None,
+                "lines": lines[row.number],
+                "incident_ids": [
+                    incident.id
+                    for incident in incidents
+                    if awaiting and incident.affects(region=row.region, carrier=row.carrier)
+                ],
+            }
+        )
+    return orders

@@ -2,15 +2,15 @@
 
 Seeding runs on every `make run`, so it must be cheap when there is nothing
 to do and must never mix two generations of data: it either leaves a seeded
-shop alone or, with `force`, wipes and refills it in one transaction.
+shop alone or, with `force`, wipes and refills it in one transaction. A shop
+seeded before orders had addresses (migration 0002 gave them blank ones) is
+refilled too: its after-sales cases and incidents would be missing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -31,11 +31,16 @@ def _resync_id_sequences(connection: Connection) -> None:
     if connection.dialect.name != "postgresql":
         return
     for table in _TABLES:
-        if "id" not in table.c:
+        if "id" not in table.c or not isinstance(table.c.id.type, sa.Integer):
             continue
         next_id = sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0) + 1)
         sequence = sa.func.pg_get_serial_sequence(table.name, "id")
         connection.execute(sa.select(sa.func.setval(sequence, next_id.scalar_subquery(), False)))
+
+
+def _seeded_before_addresses(connection: Connection) -> bool:
+    blank = sa.select(ShopOrder.number).where(ShopOrder.delivery_address == "").limit(1)
+    return connection.scalar(blank) is not None
 
 
 def seed_demo_shop(url: str, *, today: date, force: bool = False) -> int:
@@ -46,20 +51,17 @@ def seed_demo_shop(url: str, *, today: date, force: bool = False) -> int:
         with engine.begin() as connection:
             existing = connection.scalar(sa.select(sa.func.count()).select_from(ShopOrder))
             if existing and not force:
-                logger.info("demo shop already holds %d orders; left as it is", existing)
-                return 0
+                if not _seeded_before_addresses(connection):
+                    logger.info("demo shop already holds %d orders; left as it is", existing)
+                    return 0
+                logger.info("demo shop was seeded before after-sales data existed; reseeding")
             for table in reversed(_TABLES):
                 connection.execute(table.delete())
             shop = generate_demo_shop(today)
-            rows: dict[str, Sequence[Mapping[str, Any]]] = {
-                "shop_customers": shop.customers,
-                "shop_orders": shop.orders,
-                "shop_order_lines": shop.lines,
-                "shop_shipments": shop.shipments,
-                "shop_tracking_events": shop.events,
-            }
+            rows = shop.rows_by_table()
             for table in _TABLES:
-                connection.execute(table.insert(), rows[table.name])
+                if rows[table.name]:
+                    connection.execute(table.insert(), rows[table.name])
             _resync_id_sequences(connection)
     finally:
         engine.dispose()

@@ -7,7 +7,12 @@ from collections.abc import Awaitable
 from datetime import date
 from typing import TypeVar
 
-from bot.backends.protocols import BackendUnavailable, LogisticsBackend, OrderBackend
+from bot.backends.protocols import (
+    BackendUnavailable,
+    LogisticsBackend,
+    OrderBackend,
+    OrderConflict,
+)
 from bot.domain.order_status import StatusReport, build_status_report
 from bot.domain.verification import ContactProof, proves_ownership
 
@@ -27,7 +32,7 @@ class OrderLookup:
     async def _bounded(self, call: Awaitable[T]) -> T:
         try:
             return await asyncio.wait_for(call, timeout=self._timeout)
-        except BackendUnavailable:
+        except (BackendUnavailable, OrderConflict):
             raise
         except TimeoutError as error:
             raise BackendUnavailable(f"backend did not answer within {self._timeout}s") from error

@@ -59,6 +59,8 @@ class Order:
     customer: Customer
     lines: tuple[OrderLine, ...] = field(default_factory=tuple)
     payment_method: str = "card"
+    delivery_address: str = ""
+    shipping_fee: Decimal = Decimal("0")
 
     @property
     def total(self) -> Decimal:

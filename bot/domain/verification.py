@@ -18,7 +18,8 @@ MAX_FAILED_VERIFICATIONS = 5
 
 # [0-9], not \d: \d also matches other scripts' digits, which no order number has.
 ORDER_NUMBER_PATTERN = r"(?<![0-9])1[0-9]{5}(?![0-9])"
-PHONE_LAST4_PATTERN = r"(?<![0-9@.])[0-9]{4}(?![0-9])"
+# Four digits standing alone: not inside an e-mail address ("li1999@…") or a longer word.
+PHONE_LAST4_PATTERN = r"(?<![0-9A-Za-z@._%+-])[0-9]{4}(?![0-9A-Za-z@])"
 EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
 
 _ORDER_NUMBER = re.compile(ORDER_NUMBER_PATTERN)

@@ -1,4 +1,4 @@
-"""The demo shop's own database: customers, orders, shipments and tracking events.
+"""The demo shop's own database: orders and their journeys, after-sales cases, incidents.
 
 This stands in for a real shop's order and logistics systems, which Shopdesk
 reads only through `bot.backends`. It has its own metadata and its own Alembic
@@ -31,7 +31,16 @@ ORDER_STATUSES = (
     "refunded",
 )
 PAYMENT_METHODS = ("wallet", "card", "bank_transfer", "cash_on_delivery")
+# Cash on delivery is refunded to the shop wallet: there is no card or account to pay back.
+REFUND_METHODS = ("wallet", "card", "bank_transfer")
 GOODS_KINDS = ("regular", "fresh", "chilled")
+RETURN_KINDS = ("no_reason", "quality")
+# requested -> approved (waiting for the parcel) -> received (being checked) -> completed.
+RETURN_STATUSES = ("requested", "approved", "received", "completed", "rejected")
+REFUND_STATUSES = ("pending", "processing", "paid")
+RESOLUTIONS = ("refund", "replacement")
+CLAIM_STATUSES = ("open", "approved", "resolved", "rejected")
+INCIDENT_KINDS = ("regional_lockdown", "carrier_outage", "weather", "warehouse")
 
 # Named constraints, so that Alembic's batch mode can rebuild SQLite tables later.
 NAMING_CONVENTION = {
@@ -102,6 +111,9 @@ class ShopOrder(ShopBase):
     status: Mapped[str] = mapped_column(sa.String(20), index=True)
     placed_at: Mapped[datetime] = mapped_column(ShopDateTime())
     payment_method: Mapped[str] = mapped_column(sa.String(20))
+    # Server defaults keep orders written before these columns existed valid.
+    delivery_address: Mapped[str] = mapped_column(sa.String(200), server_default="")
+    shipping_fee: Mapped[Decimal] = mapped_column(sa.Numeric(10, 2), server_default="0")  # CNY
 
     customer: Mapped[ShopCustomer] = relationship(lazy="joined")
     lines: Mapped[list[ShopOrderLine]] = relationship(order_by="ShopOrderLine.line_no")
@@ -159,3 +171,91 @@ class ShopTrackingEvent(ShopBase):
     at: Mapped[datetime] = mapped_column(ShopDateTime())
     location: Mapped[str] = mapped_column(sa.String(120))
     description: Mapped[str] = mapped_column(sa.String(200))
+
+
+class ShopReturn(ShopBase):
+    """Ids are what customers quote ("R-2025-000123"): year of the request, then a serial."""
+
+    __tablename__ = "shop_returns"
+    __table_args__ = (
+        sa.CheckConstraint(_one_of("kind", RETURN_KINDS), name="kind"),
+        sa.CheckConstraint(_one_of("status", RETURN_STATUSES), name="status"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    order_number: Mapped[str] = mapped_column(
+        sa.ForeignKey("shop_orders.number", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    skus: Mapped[list[str]] = mapped_column(sa.JSON)  # a subset of the order's lines
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    status: Mapped[str] = mapped_column(sa.String(12))
+    created_at: Mapped[datetime] = mapped_column(ShopDateTime())
+
+
+class ShopRefund(ShopBase):
+    __tablename__ = "shop_refunds"
+    __table_args__ = (
+        sa.CheckConstraint(_one_of("method", REFUND_METHODS), name="method"),
+        sa.CheckConstraint(_one_of("status", REFUND_STATUSES), name="status"),
+        sa.CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(20), primary_key=True)  # "RF-2025-000456"
+    order_number: Mapped[str] = mapped_column(
+        sa.ForeignKey("shop_orders.number", ondelete="CASCADE"), index=True
+    )
+    # Set when the refund pays for a return; cancellations and claims have none.
+    return_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("shop_returns.id", ondelete="SET NULL"), index=True
+    )
+    amount: Mapped[Decimal] = mapped_column(sa.Numeric(10, 2))  # CNY
+    method: Mapped[str] = mapped_column(sa.String(20))
+    status: Mapped[str] = mapped_column(sa.String(12))
+    created_at: Mapped[datetime] = mapped_column(ShopDateTime())
+    # What the customer was told; working days by payment method, as the refund policy says.
+    expected_by: Mapped[date] = mapped_column(sa.Date)
+    reason: Mapped[str] = mapped_column(sa.String(500))
+
+
+class ShopQualityClaim(ShopBase):
+    __tablename__ = "shop_quality_claims"
+    __table_args__ = (
+        sa.CheckConstraint(_one_of("resolution", RESOLUTIONS), name="resolution"),
+        sa.CheckConstraint(_one_of("status", CLAIM_STATUSES), name="status"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(20), primary_key=True)  # "QC-2025-000078"
+    order_number: Mapped[str] = mapped_column(
+        sa.ForeignKey("shop_orders.number", ondelete="CASCADE"), index=True
+    )
+    description: Mapped[str] = mapped_column(sa.String(1000))
+    resolution: Mapped[str] = mapped_column(sa.String(12))
+    skus: Mapped[list[str]] = mapped_column(sa.JSON)
+    status: Mapped[str] = mapped_column(sa.String(12))
+    created_at: Mapped[datetime] = mapped_column(ShopDateTime())
+    notes: Mapped[list[str]] = mapped_column(sa.JSON)  # customer service's log, oldest first
+
+
+class ShopIncident(ShopBase):
+    """What the emergency group declared; regions and carriers name what it covers."""
+
+    __tablename__ = "shop_incidents"
+    __table_args__ = (
+        sa.CheckConstraint(_one_of("kind", INCIDENT_KINDS), name="kind"),
+        sa.CheckConstraint("severity BETWEEN 1 AND 4", name="severity"),
+        sa.CheckConstraint(
+            "resolved_at IS NULL OR resolved_at >= started_at", name="resolved_after_start"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    regions: Mapped[list[str]] = mapped_column(sa.JSON)  # customer region labels
+    carriers: Mapped[list[str]] = mapped_column(sa.JSON)  # carrier names
+    started_at: Mapped[datetime] = mapped_column(ShopDateTime(), index=True)
+    expected_recovery: Mapped[datetime | None] = mapped_column(ShopDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(ShopDateTime())
+    customer_note: Mapped[str] = mapped_column(sa.Text)
+    severity: Mapped[int] = mapped_column(sa.Integer)  # 1 local fault .. 4 major disaster

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -49,7 +49,33 @@ def chat(stack: Stack) -> Iterator[Chat]:
     conversation.http.close()
 
 
+class OrderPicker:
+    """Hands each test its own demo order, since some flows change the order they touch."""
+
+    def __init__(self, orders: list[dict[str, Any]]) -> None:
+        self._orders = orders
+        self._taken: set[str] = set()
+
+    def take(self, matches: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        for order in self._orders:
+            if order["order_number"] not in self._taken and matches(order):
+                self._taken.add(order["order_number"])
+                return order
+        raise LookupError("no demo order left that matches")
+
+
 @pytest.fixture(scope="session")
-def shipped_order(stack: Stack) -> dict[str, Any]:
+def orders(stack: Stack) -> OrderPicker:
+    return OrderPicker(stack.orders())
+
+
+@pytest.fixture
+def shipped_order(orders: OrderPicker) -> dict[str, Any]:
     """An order with a carrier and tracking number, for the happy paths."""
-    return next(o for o in stack.orders() if o["status"] == "in_transit" and o["tracking_number"])
+    return orders.take(lambda o: o["status"] == "in_transit" and bool(o["tracking_number"]))
+
+
+def verify(chat: Chat, request: str, order: dict[str, Any]) -> str:
+    """Asks about `order` in the customer's words, proves ownership, returns the answer."""
+    chat.say(f"{request} {order['order_number']}")
+    return chat.say(order["email"])

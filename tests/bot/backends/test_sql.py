@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.backends.factory import build_order_lookup
+from bot.backends.factory import build_order_desk
 from bot.backends.protocols import BackendUnavailable
 from bot.backends.sql import SqlShopBackend
-from bot.demo.generate import DemoShop, OrderRow, generate_demo_shop
-from bot.demo.seed import seed_demo_shop
+from bot.demo.rows import DemoShop, OrderRow
 from bot.domain.orders import GoodsKind, OrderStatus
 from bot.domain.verification import ContactProof
 from bot.settings import Settings
@@ -24,18 +23,6 @@ from bot.storage.db import make_engine
 
 TODAY = date(2025, 1, 8)
 DOWN_URL = "postgresql+psycopg://postgres@127.0.0.1:1/x"  # nothing listens on port 1
-
-
-@pytest.fixture(scope="module")
-def expected() -> DemoShop:
-    """What the seed wrote: the generator is deterministic, so it is the ground truth."""
-    return generate_demo_shop(TODAY)
-
-
-@pytest.fixture
-def seeded_url(database_url: str) -> str:
-    seed_demo_shop(database_url, today=TODAY)
-    return database_url
 
 
 @pytest.fixture
@@ -68,6 +55,9 @@ async def test_get_order_reads_back_every_field(
     assert order.placed_at == row["placed_at"]
     assert order.placed_at.utcoffset() is not None  # aware, in the shop's time zone
     assert order.payment_method == row["payment_method"]
+    assert order.delivery_address == row["delivery_address"] != ""
+    assert order.shipping_fee == row["shipping_fee"]
+    assert isinstance(order.shipping_fee, Decimal)
     assert (order.customer.id, order.customer.name, order.customer.phone) == (
         customer["id"],
         customer["name"],
@@ -147,7 +137,7 @@ async def test_database_without_the_shop_tables_is_unavailable(tmp_path: Path) -
     backend.close()
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("shop_template", ["postgresql"], indirect=True)
 async def test_statement_timeout_cuts_a_blocked_query(seeded_url: str) -> None:
     backend = SqlShopBackend(engine=make_engine(seeded_url), statement_timeout_seconds=0.3)
     blocker = sa.create_engine(seeded_url)
@@ -172,7 +162,7 @@ async def test_factory_builds_a_working_lookup(seeded_url: str, expected: DemoSh
     row = _first(expected, "out_for_delivery")
     customer = next(c for c in expected.customers if c["id"] == row["customer_id"])
     settings = Settings(shop_database_url=seeded_url, backend="sql", backend_timeout_seconds=3.0)
-    lookup = build_order_lookup(settings)
+    lookup = build_order_desk(settings)
     last4 = customer["phone"][-4:]
     wrong = f"{(int(last4) + 1) % 10_000:04d}"
     assert await lookup.verify(row["number"], ContactProof("phone_last4", last4)) is True
@@ -188,4 +178,4 @@ async def test_factory_builds_a_working_lookup(seeded_url: str, expected: DemoSh
 
 def test_factory_rejects_an_unknown_backend() -> None:
     with pytest.raises(ValueError, match=r"unknown order backend 'rest' .*known: sql"):
-        build_order_lookup(Settings(backend="rest"))
+        build_order_desk(Settings(backend="rest"))

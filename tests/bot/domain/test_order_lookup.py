@@ -11,6 +11,15 @@ from decimal import Decimal
 import pytest
 
 from bot.backends.protocols import BackendUnavailable
+from bot.domain.aftersales import (
+    QualityClaim,
+    Refund,
+    RefundStatus,
+    Resolution,
+    ReturnKind,
+    ReturnRequest,
+)
+from bot.domain.incidents import Incident
 from bot.domain.order_lookup import OrderLookup
 from bot.domain.orders import (
     Customer,
@@ -49,8 +58,53 @@ SHIPMENT = Shipment(
 )
 
 
+class _NotUsedHere:
+    """The rest of both backend protocols: these tests never change an order."""
+
+    async def cancel_order(self, order_number: str) -> Order:
+        raise NotImplementedError
+
+    async def change_address(self, order_number: str, address: str) -> Order:
+        raise NotImplementedError
+
+    async def create_return(
+        self, order_number: str, *, kind: ReturnKind, skus: tuple[str, ...], reason: str
+    ) -> ReturnRequest:
+        raise NotImplementedError
+
+    async def list_returns(self, order_number: str) -> list[ReturnRequest]:
+        raise NotImplementedError
+
+    async def create_refund(
+        self,
+        order_number: str,
+        *,
+        amount: Decimal,
+        method: str,
+        status: RefundStatus,
+        expected_by: date,
+        reason: str,
+        return_id: str | None = None,
+    ) -> Refund:
+        raise NotImplementedError
+
+    async def list_refunds(self, order_number: str) -> list[Refund]:
+        raise NotImplementedError
+
+    async def create_quality_claim(
+        self, order_number: str, *, description: str, resolution: Resolution, skus: tuple[str, ...]
+    ) -> QualityClaim:
+        raise NotImplementedError
+
+    async def active_incidents(self, *, at: datetime) -> list[Incident]:
+        raise NotImplementedError
+
+    async def list_incidents(self) -> list[Incident]:
+        raise NotImplementedError
+
+
 @dataclass
-class FakeShop:
+class FakeShop(_NotUsedHere):
     """Answers from dicts, optionally after a delay, and counts the calls it gets."""
 
     orders: dict[str, Order] = field(default_factory=lambda: {ORDER.number: ORDER})
@@ -71,7 +125,7 @@ class FakeShop:
         return self.shipments.get(order_number)
 
 
-class BrokenShop:
+class BrokenShop(_NotUsedHere):
     def __init__(self, error: Exception) -> None:
         self.error = error
 

@@ -1,0 +1,113 @@
+"""Carries out the change the customer just said yes to, or drops it on a no.
+
+The offer was made by the skill that checked the rules; this re-checks them
+against the order as it is now, since the warehouse may have shipped it meanwhile.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import services
+from actions.changes import clear_change
+from actions.verified import VerifiedOrderAction, verified_orders
+from bot.domain.calendar import add_working_days, spoken_date
+from bot.domain.order_desk import OrderFile
+from bot.domain.orders import OrderStatus
+from bot.domain.refunds import RefundPlan, describe_refund, plan_refund
+from bot.domain.returns import assess_return, explain_return_refusal
+
+
+def _pending(tracker: Tracker) -> dict[str, Any]:
+    value = tracker.get_slot("pending_change")
+    return value if isinstance(value, dict) else {}
+
+
+class ActionApplyPendingChange(VerifiedOrderAction):
+    def name(self) -> str:
+        return "action_apply_pending_change"
+
+    def order_number_for(self, tracker: Tracker) -> str | None:
+        number = _pending(tracker).get("order_number")
+        return number if number in verified_orders(tracker) else None
+
+    async def act(
+        self, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> list[EventType]:
+        pending = _pending(tracker)
+        file = await self.desk.order_file(number, with_aftersales=True)
+        if file is None:
+            dispatcher.utter_message(response="utter_verification_failed")
+            return clear_change()
+        kind = pending.get("kind")
+        if kind == "cancel":
+            text = await self._cancel(file)
+        elif kind == "address":
+            order = await self.desk.change_address(number, str(pending.get("address") or ""))
+            text = f"Done: order {number} will now go to {order.delivery_address}."
+        elif kind == "return":
+            text = await self._open_return(file)
+        elif kind == "refund":
+            text = await self._refund(file)
+        else:
+            text = "Sorry, I've lost track of what you wanted to change. Could you ask again?"
+        dispatcher.utter_message(text=text)
+        return clear_change()
+
+    async def _cancel(self, file: OrderFile) -> str:
+        number, was_paid = file.order.number, file.order.status is not OrderStatus.PENDING_PAYMENT
+        cancelled = await self.desk.cancel(number)
+        if not was_paid:
+            return (
+                f"Order {number} is cancelled. Nothing was charged, so there's nothing to refund."
+            )
+        plan = plan_refund(cancelled, (), (), today=services.today())
+        if not isinstance(plan, RefundPlan):
+            return f"Order {number} is cancelled."
+        refund = await self.desk.issue_refund(number, plan)
+        return f"Order {number} is cancelled. {describe_refund(refund)}"
+
+    async def _open_return(self, file: OrderFile) -> str:
+        eligibility = assess_return(file.order, file.shipment, now=services.now())
+        if not eligibility.allowed:
+            return explain_return_refusal(eligibility, file.order)
+        number = file.order.number
+        request = await self.desk.open_return(
+            number, eligibility, reason="no reason (7-day return)"
+        )
+        updated = await self.desk.order_file(number, with_aftersales=True)
+        refund_text, today = "", services.today()
+        if updated is not None:
+            plan = plan_refund(updated.order, updated.returns, updated.refunds, today=today)
+            if isinstance(plan, RefundPlan):
+                refund_text = " " + describe_refund(await self.desk.issue_refund(number, plan))
+        carrier = file.shipment.carrier if file.shipment else "our courier"
+        pickup_by = spoken_date(add_working_days(today, 2))
+        return (
+            f"Return {request.id} is open for order {number}. Next steps: pack the items with all "
+            f"their parts and labels; {carrier} will call to collect the parcel by {pickup_by} "
+            f"(free of charge).{refund_text}"
+        )
+
+    async def _refund(self, file: OrderFile) -> str:
+        plan = plan_refund(file.order, file.returns, file.refunds, today=services.today())
+        if not isinstance(plan, RefundPlan):
+            return f"Order {file.order.number} has no refund due any more."
+        refund = await self.desk.issue_refund(file.order.number, plan)
+        return f"Done. {describe_refund(refund)}"
+
+
+class ActionDropPendingChange(Action):
+    def name(self) -> str:
+        return "action_drop_pending_change"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_change_dropped")
+        return clear_change()

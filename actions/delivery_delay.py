@@ -1,0 +1,27 @@
+"""The delay skill: is it really late, why, the new estimate, and what the policy gives."""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import services
+from actions.verified import VerifiedOrderAction
+from bot.domain.delays import render_delay
+
+
+class ActionExplainDelay(VerifiedOrderAction):
+    def name(self) -> str:
+        return "action_explain_delay"
+
+    async def act(
+        self, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> list[EventType]:
+        file = await self.desk.order_file(number)
+        if file is None:
+            dispatcher.utter_message(response="utter_verification_failed")
+            return []
+        assessment = await self.desk.delay(file, now=services.now())
+        dispatcher.utter_message(text=render_delay(assessment))
+        return []

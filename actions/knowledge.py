@@ -1,0 +1,87 @@
+"""Policy questions, and anything the intents miss, answered from the knowledge base.
+
+The bot quotes an article only when retrieval is confident; otherwise it offers
+the three closest titles as buttons rather than guess, and when nothing is
+close it says plainly what it can do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Protocol
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.knowledge.retriever import SearchHit, get_retriever, is_confident
+from bot.settings import get_settings
+
+ZERO_WIDTH_SPACE = "\u200b"  # the gateway's guard against "/intent" texts; not part of the question
+WORTH_OFFERING = 0.25  # below this even the best title is unrelated: offer the main topics instead
+
+
+class ArticleSearch(Protocol):
+    def search(self, query: str, *, top_k: int = 3) -> list[SearchHit]: ...
+
+
+BUTTON_PAYLOAD = re.compile(r'^What does your help article "(?P<title>.+)" say\?$')
+EVERY_ARTICLE = 50  # more than the knowledge base holds
+
+
+def button_payload(title: str) -> str:
+    """What a title button sends back: a question the NLU is trained to read as ask_policy.
+
+    The title alone would not do: "When will I get my refund?" reads as refund_status.
+    """
+    return f'What does your help article "{title}" say?'
+
+
+def _chosen(question: str, search: ArticleSearch) -> SearchHit | None:
+    """The article whose title button the customer pressed, if that is what this is."""
+    pressed = BUTTON_PAYLOAD.match(question)
+    if not pressed:
+        return None
+    hits = search.search(pressed.group("title"), top_k=EVERY_ARTICLE)
+    return next((hit for hit in hits if hit.title == pressed.group("title")), None)
+
+
+def _question(tracker: Tracker) -> str:
+    return str(tracker.latest_message.get("text") or "").replace(ZERO_WIDTH_SPACE, "").strip()
+
+
+def answer_text(hit: SearchHit) -> str:
+    return f"{hit.answer}\n(From our help article “{hit.title}”.)"
+
+
+class ActionAnswerFromKnowledge(Action):
+    def __init__(self, retriever: ArticleSearch | None = None) -> None:
+        self._retriever = retriever
+
+    def name(self) -> str:
+        return "action_answer_from_knowledge"
+
+    def _load(self) -> ArticleSearch:
+        return self._retriever or get_retriever(get_settings().knowledge_index_dir)
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        question, search = _question(tracker), self._load()
+        chosen = await asyncio.to_thread(_chosen, question, search)
+        if chosen:
+            dispatcher.utter_message(text=answer_text(chosen))
+            return []
+        hits = await asyncio.to_thread(lambda: search.search(question, top_k=3))
+        if is_confident(hits):
+            dispatcher.utter_message(text=answer_text(hits[0]))
+        elif hits and hits[0].score >= WORTH_OFFERING:
+            dispatcher.utter_message(
+                text="I'm not sure which of these you mean. Pick one and I'll tell you more:",
+                buttons=[{"title": h.title, "payload": button_payload(h.title)} for h in hits],
+            )
+        else:
+            dispatcher.utter_message(response="utter_default")
+        return []

@@ -1,0 +1,35 @@
+"""The return skill: check eligibility by policy, offer, and open the return on a yes."""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import services
+from actions.changes import offer_change
+from actions.verified import VerifiedOrderAction
+from bot.domain.returns import assess_return, describe_return_offer, explain_return_refusal
+
+
+class ActionOfferReturn(VerifiedOrderAction):
+    def name(self) -> str:
+        return "action_offer_return"
+
+    async def act(
+        self, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> list[EventType]:
+        file = await self.desk.order_file(number)
+        if file is None:
+            dispatcher.utter_message(response="utter_verification_failed")
+            return []
+        eligibility = assess_return(file.order, file.shipment, now=services.now())
+        if not eligibility.allowed:
+            dispatcher.utter_message(text=explain_return_refusal(eligibility, file.order))
+            return []
+        return offer_change(
+            dispatcher,
+            text=describe_return_offer(eligibility),
+            kind="return",
+            order_number=number,
+        )

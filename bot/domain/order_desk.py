@@ -1,0 +1,93 @@
+"""Everything the after-sales skills do to an order, each backend call bounded by a timeout.
+
+`OrderLookup` verifies and reports; `OrderDesk` adds the changes (cancel,
+address, returns, refunds, claims) and the incident view. Rules decide, the
+desk only carries out what the rules allowed, so a skill reads:
+load -> assess (pure rule) -> confirm with the customer -> desk.apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.aftersales import QualityClaim, Refund, Resolution, ReturnKind, ReturnRequest
+from bot.domain.delays import DelayAssessment, assess_delay
+from bot.domain.incidents import Incident
+from bot.domain.order_lookup import OrderLookup
+from bot.domain.orders import Order, Shipment
+from bot.domain.refunds import RefundPlan
+from bot.domain.returns import ReturnEligibility
+
+
+@dataclass(frozen=True)
+class OrderFile:
+    """An order with what the after-sales rules need about it."""
+
+    order: Order
+    shipment: Shipment | None
+    returns: tuple[ReturnRequest, ...] = ()
+    refunds: tuple[Refund, ...] = ()
+
+
+class OrderDesk(OrderLookup):
+    async def order_file(
+        self, order_number: str, *, with_aftersales: bool = False
+    ) -> OrderFile | None:
+        order = await self._bounded(self._orders.get_order(order_number))
+        if order is None:
+            return None
+        shipment = await self._bounded(self._logistics.get_shipment(order_number))
+        if not with_aftersales:
+            return OrderFile(order, shipment)
+        returns = await self._bounded(self._orders.list_returns(order_number))
+        refunds = await self._bounded(self._orders.list_refunds(order_number))
+        return OrderFile(order, shipment, tuple(returns), tuple(refunds))
+
+    async def active_incidents(self, *, at: datetime) -> list[Incident]:
+        return await self._bounded(self._logistics.active_incidents(at=at))
+
+    async def list_incidents(self) -> list[Incident]:
+        return await self._bounded(self._logistics.list_incidents())
+
+    async def delay(self, file: OrderFile, *, now: datetime) -> DelayAssessment:
+        incidents = await self.active_incidents(at=now)
+        return assess_delay(file.order, file.shipment, incidents, today=now.date())
+
+    async def cancel(self, order_number: str) -> Order:
+        return await self._bounded(self._orders.cancel_order(order_number))
+
+    async def change_address(self, order_number: str, address: str) -> Order:
+        return await self._bounded(self._orders.change_address(order_number, address))
+
+    async def open_return(
+        self, order_number: str, eligibility: ReturnEligibility, *, reason: str
+    ) -> ReturnRequest:
+        skus = tuple(line.sku for line in eligibility.returnable)
+        return await self._bounded(
+            self._orders.create_return(
+                order_number, kind=ReturnKind.NO_REASON, skus=skus, reason=reason
+            )
+        )
+
+    async def issue_refund(self, order_number: str, plan: RefundPlan) -> Refund:
+        return await self._bounded(
+            self._orders.create_refund(
+                order_number,
+                amount=plan.amount,
+                method=plan.method,
+                status=plan.status,
+                expected_by=plan.expected_by,
+                reason=plan.reason,
+                return_id=plan.return_id,
+            )
+        )
+
+    async def file_claim(
+        self, order_number: str, *, description: str, resolution: Resolution, skus: tuple[str, ...]
+    ) -> QualityClaim:
+        return await self._bounded(
+            self._orders.create_quality_claim(
+                order_number, description=description, resolution=resolution, skus=skus
+            )
+        )

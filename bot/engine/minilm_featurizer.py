@@ -1,0 +1,234 @@
+"""MiniLM sentence and token features for Rasa, run through ONNX Runtime.
+
+The engine runs on Python 3.10 without torch, so the packaged all-MiniLM-L6-v2 encoder
+is exported once at setup (``bot/nlu_export.py``, ``make setup``) to ``models/minilm``:
+``model.onnx`` (BERT encoder, outputs per-wordpiece hidden states), ``tokenizer.json``
+and ``manifest.json``. This component does the rest in numpy:
+
+- sentence features: masked mean of the hidden states, L2-normalised, exactly what
+  sentence-transformers' ``encode(normalize_embeddings=True)`` returns (``pooling:
+  max`` is offered for experiments);
+- sequence features: one row per Rasa token (from the pipeline's tokenizer): the mean
+  of the hidden states of the wordpieces whose character spans overlap the token;
+  tokens past the 256-wordpiece truncation get zeros, as LanguageModelFeaturizer does.
+
+The model is read from ``model_dir`` relative to the working directory when the
+component is created, not packed into the trained model: it is large, and identical
+for every model trained from the same setup.
+
+Imports: rasa, onnxruntime, tokenizers, numpy and the standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text, Tuple, Type
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES, TOKENS_NAMES
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.constants import ACTION_TEXT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+MANIFEST_FILE = "manifest.json"
+POOLINGS = ("mean", "max")
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
+class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
+    """Dense features from the packaged MiniLM sentence encoder (ONNX)."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        """Sequence features are aligned to the tokens of the pipeline's tokenizer."""
+        return [Tokenizer]
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        """Lets Rasa name the missing package instead of failing on import."""
+        return ["onnxruntime", "tokenizers"]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """The defaults reproduce sentence-transformers' vectors for the model."""
+        return {
+            **DenseFeaturizer.get_default_config(),
+            # Exported model folder, relative to the working directory (the project root).
+            "model_dir": "models/minilm",
+            # Messages per ONNX run; training data is sorted by length first.
+            "batch_size": 64,
+            # Sentence vector: "mean" (the model's own pooling) or "max".
+            "pooling": "mean",
+            # L2-normalise the sentence vector, as the model's Normalize module does.
+            "normalize": True,
+            # ONNX Runtime intra-op threads; 0 lets it use every core. One per request
+            # keeps a busy engine from oversubscribing the CPU.
+            "intra_op_threads": 1,
+        }
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        """Fails at training time, not on the first message, on a bad setting."""
+        if config.get("pooling") not in POOLINGS:
+            raise InvalidConfigException(
+                f"MiniLMFeaturizer: 'pooling' must be one of {POOLINGS}, "
+                f"got {config.get('pooling')!r}."
+            )
+        if int(config.get("batch_size", 0)) < 1:
+            raise InvalidConfigException("MiniLMFeaturizer: 'batch_size' must be >= 1.")
+        if int(config.get("intra_op_threads", 0)) < 0:
+            raise InvalidConfigException("MiniLMFeaturizer: 'intra_op_threads' must be >= 0.")
+
+    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+        """Checks the exported files exist; the ONNX session itself comes lazily."""
+        super().__init__(name, config)
+        self._model_dir = Path(config["model_dir"]).expanduser().resolve()
+        missing = [f for f in (MODEL_FILE, TOKENIZER_FILE) if not (self._model_dir / f).is_file()]
+        if missing:
+            raise InvalidConfigException(
+                f"MiniLMFeaturizer: {', '.join(missing)} not found in {self._model_dir}. "
+                f"The ONNX export of the sentence encoder is made at setup: run "
+                f"`make setup` (or `make models/minilm/model.onnx`) in the project root."
+            )
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._input_names: Tuple[str, ...] = ()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> MiniLMFeaturizer:
+        """Creates the component (also used on load: it has nothing trained to load)."""
+        return cls(config, execution_context.node_name)
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """A new export must invalidate Rasa's cache of featurized training data."""
+        model_dir = Path(config.get("model_dir", "models/minilm")).expanduser()
+        try:
+            return str(json.loads((model_dir / MANIFEST_FILE).read_text())["sha256"])
+        except (OSError, ValueError, KeyError):
+            model = model_dir / MODEL_FILE
+            return f"{model.stat().st_size}:{model.stat().st_mtime_ns}" if model.exists() else None
+
+    def _ensure_session(self) -> None:
+        """Builds the ONNX session and tokenizer once, on first use."""
+        if self._session is not None:
+            return
+        with self._lock:
+            if self._session is not None:
+                return
+            import onnxruntime as ort
+            from tokenizers import Tokenizer as HFTokenizer
+
+            tokenizer = HFTokenizer.from_file(str(self._model_dir / TOKENIZER_FILE))
+            manifest_path = self._model_dir / MANIFEST_FILE
+            if manifest_path.is_file() and tokenizer.truncation is None:
+                max_len = json.loads(manifest_path.read_text())["max_seq_length"]
+                tokenizer.enable_truncation(max_length=int(max_len))
+            if tokenizer.padding is None:
+                tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = int(self._config["intra_op_threads"])
+            options.inter_op_num_threads = 1
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            session = ort.InferenceSession(
+                str(self._model_dir / MODEL_FILE),
+                sess_options=options,
+                providers=["CPUExecutionProvider"],
+            )
+            self._input_names = tuple(i.name for i in session.get_inputs())
+            self._tokenizer = tokenizer
+            self._session = session
+
+    def _encode(
+        self, texts: List[Text], tokens: List[List[Token]]
+    ) -> List[Tuple[np.ndarray, np.ndarray]]:
+        """(sequence [n_tokens, dim], sentence [1, dim]) features for each text."""
+        self._ensure_session()
+        encodings = self._tokenizer.encode_batch(texts)
+        feed = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        feed = {k: v for k, v in feed.items() if k in self._input_names}
+        hidden = self._session.run(None, feed)[0]
+        mask = feed["attention_mask"].astype(np.float32)[:, :, None]
+        if self._config["pooling"] == "mean":
+            pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        else:
+            pooled = np.where(mask > 0, hidden, -np.inf).max(axis=1)
+        if self._config["normalize"]:
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            pooled = pooled / np.clip(norms, 1e-12, None)
+        return [
+            (
+                self._align(hidden[i], encodings[i], tokens[i]),
+                pooled[i : i + 1].astype(np.float32),
+            )
+            for i in range(len(texts))
+        ]
+
+    @staticmethod
+    def _align(hidden: np.ndarray, encoding: Any, tokens: List[Token]) -> np.ndarray:
+        """Mean hidden state of the wordpieces that overlap each Rasa token's span."""
+        out = np.zeros((len(tokens), hidden.shape[-1]), dtype=np.float32)
+        pieces = [
+            (start, end, j)
+            for j, ((start, end), special) in enumerate(
+                zip(encoding.offsets, encoding.special_tokens_mask, strict=True)
+            )
+            if not special and end > start
+        ]
+        for row, token in enumerate(tokens):
+            rows = [j for start, end, j in pieces if start < token.end and end > token.start]
+            if rows:
+                out[row] = hidden[rows].mean(axis=0)
+        return out
+
+    def _featurize(self, messages: List[Message], attribute: Text) -> None:
+        """Featurizes, in batches, the messages that have text and tokens for it."""
+        todo = [m for m in messages if m.get(attribute) and m.get(TOKENS_NAMES[attribute])]
+        # Similar lengths in a batch waste less work on padding.
+        todo.sort(key=lambda m: len(m.get(attribute)))
+        size = int(self._config["batch_size"])
+        for start in range(0, len(todo), size):
+            batch = todo[start : start + size]
+            features = self._encode(
+                [m.get(attribute) for m in batch],
+                [m.get(TOKENS_NAMES[attribute]) for m in batch],
+            )
+            for message, (sequence, sentence) in zip(batch, features, strict=True):
+                self.add_features_to_message(sequence, sentence, attribute, message)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Featurizes user text (and action text for end-to-end stories) at inference."""
+        for attribute in (TEXT, ACTION_TEXT):
+            self._featurize(messages, attribute)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Featurizes every dense-featurizable attribute of the training examples."""
+        for attribute in DENSE_FEATURIZABLE_ATTRIBUTES:
+            self._featurize(training_data.training_examples, attribute)
+        return training_data

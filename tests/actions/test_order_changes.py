@@ -1,0 +1,84 @@
+"""Cancellation offers and the confirmed change, on tracker fixtures over an in-memory shop."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.confirmations import ActionApplyPendingChange, ActionDropPendingChange
+from actions.order_changes import ActionOfferCancellation
+from bot.domain.orders import OrderStatus
+from tests.actions.conftest import ORDER, InMemoryShop, form_tracker, lookup_over, slot_values
+
+VERIFIED = {"order_number": "100245", "verified_orders": ["100245"]}
+
+
+async def test_a_shipped_order_is_not_offered_for_cancellation(dispatcher: CollectingDispatcher):
+    shop = InMemoryShop()  # ORDER is in transit
+
+    events = await ActionOfferCancellation(lookup_over(shop)).run(
+        dispatcher, form_tracker(slots=VERIFIED), {}
+    )
+
+    assert "already shipped with SF Express" in dispatcher.messages[0]["text"]
+    assert "awaiting_confirmation" not in slot_values(events)
+
+
+async def test_a_paid_order_is_offered_then_cancelled_and_refunded_on_yes(
+    dispatcher: CollectingDispatcher,
+):
+    shop = InMemoryShop(order=replace(ORDER, status=OrderStatus.PAID), shipment=None)
+
+    offer = await ActionOfferCancellation(lookup_over(shop)).run(
+        dispatcher, form_tracker(slots=VERIFIED), {}
+    )
+    pending = slot_values(offer)
+    assert pending["awaiting_confirmation"] is True
+    assert shop.order.status is OrderStatus.PAID  # nothing happens before the yes
+
+    confirm = CollectingDispatcher()
+    events = await ActionApplyPendingChange(lookup_over(shop)).run(
+        confirm, form_tracker(slots={**VERIFIED, **pending}), {}
+    )
+
+    assert shop.order.status is OrderStatus.CANCELLED
+    assert [r.amount for r in shop.refunds] == [Decimal("399.00")]
+    assert "Order 100245 is cancelled. Refund RF-2026-000001" in confirm.messages[0]["text"]
+    assert slot_values(events)["awaiting_confirmation"] is False
+
+
+async def test_a_yes_for_an_order_that_shipped_meanwhile_changes_nothing(
+    dispatcher: CollectingDispatcher,
+):
+    shop = InMemoryShop()  # in transit now
+    pending = {"pending_change": {"kind": "cancel", "order_number": "100245"}}
+
+    await ActionApplyPendingChange(lookup_over(shop)).run(
+        dispatcher, form_tracker(slots={**VERIFIED, **pending}), {}
+    )
+
+    assert dispatcher.messages[0]["response"] == "utter_order_changed_meanwhile"
+    assert shop.order.status is OrderStatus.IN_TRANSIT and shop.refunds == []
+
+
+async def test_a_pending_change_for_an_unverified_order_is_refused(
+    dispatcher: CollectingDispatcher,
+):
+    shop = InMemoryShop(order=replace(ORDER, status=OrderStatus.PAID))
+    forged = {"pending_change": {"kind": "cancel", "order_number": "100245"}}
+
+    await ActionApplyPendingChange(lookup_over(shop)).run(
+        dispatcher, form_tracker(slots={"verified_orders": ["100999"], **forged}), {}
+    )
+
+    assert dispatcher.messages[0]["response"] == "utter_verification_failed"
+    assert shop.order.status is OrderStatus.PAID
+
+
+async def test_no_drops_the_offer(dispatcher: CollectingDispatcher):
+    events = await ActionDropPendingChange().run(dispatcher, form_tracker(slots=VERIFIED), {})
+
+    assert dispatcher.messages[0]["response"] == "utter_change_dropped"
+    assert slot_values(events) == {"pending_change": None, "awaiting_confirmation": False}

@@ -1,0 +1,165 @@
+"""Every after-sales flow, end to end with the real engine, actions and demo shop."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.domain.clock import shop_now
+from tests.conversations.conftest import Chat, OrderPicker, verify
+
+
+def _delivered_within(order: dict[str, Any], days: float) -> bool:
+    if not order["delivered_at"]:
+        return False
+    return shop_now() - datetime.fromisoformat(order["delivered_at"]) < timedelta(days=days)
+
+
+def test_incident_caused_delay_gives_the_note_new_estimate_and_compensation(
+    chat: Chat, orders: OrderPicker
+) -> None:
+    late = orders.take(lambda o: o["is_late"] and bool(o["incident_ids"]))
+
+    answer = verify(chat, "my parcel is late, it should have arrived already. order", late)
+
+    assert f"order {late['order_number']} is late" in answer
+    assert "It's affected by" in answer
+    assert "New estimated delivery:" in answer
+    assert "Under our delay policy" in answer
+
+
+def test_return_within_the_window_is_opened_after_a_yes(chat: Chat, orders: OrderPicker) -> None:
+    delivered = orders.take(
+        lambda o: o["status"] == "delivered" and "regular" in o["goods"] and _delivered_within(o, 5)
+    )
+
+    offer = verify(chat, "I want to return something from order", delivered)
+    assert "without giving a reason" in offer and "Shall I open the return?" in offer
+    done = chat.say("yes please")
+
+    assert "Return R-" in done and "Next steps: pack the items" in done
+    assert "Refund RF-" in done
+
+
+def test_return_of_fresh_goods_is_refused_with_the_alternative(
+    chat: Chat, orders: OrderPicker
+) -> None:
+    fresh_only = orders.take(
+        lambda o: o["status"] == "delivered" and set(o["goods"]) <= {"fresh", "chilled"}
+    )
+
+    answer = verify(chat, "can i send back order", fresh_only)
+
+    assert "can't be returned for a change of mind" in answer
+    assert "quality claim" in answer
+
+
+def test_cancellation_after_shipping_is_refused_with_the_alternative(
+    chat: Chat, orders: OrderPicker
+) -> None:
+    shipped = orders.take(lambda o: o["status"] == "in_transit")
+
+    answer = verify(chat, "please cancel my order", shipped)
+
+    assert "already shipped" in answer and "can't cancel it" in answer
+    assert "return it within 7 days" in answer
+
+
+def test_cancellation_before_shipping_asks_first_then_cancels_and_refunds(
+    chat: Chat, orders: OrderPicker
+) -> None:
+    paid = orders.take(lambda o: o["status"] == "paid")
+
+    offer = verify(chat, "I'd like to cancel order", paid)
+    assert "Shall I cancel it?" in offer
+    done = chat.say("yes")
+
+    assert f"Order {paid['order_number']} is cancelled." in done
+    assert "Refund RF-" in done
+    assert "was cancelled" in chat.say(f"where is order {paid['order_number']}")
+
+
+def test_declined_cancellation_changes_nothing(chat: Chat, orders: OrderPicker) -> None:
+    packed = orders.take(lambda o: o["status"] == "packed")
+
+    verify(chat, "cancel order", packed)
+
+    assert "haven't changed anything" in chat.say("no")
+    assert "is packed" in chat.say(f"where is my order {packed['order_number']}")
+
+
+def test_address_change_before_shipping(chat: Chat, orders: OrderPicker) -> None:
+    paid = orders.take(lambda o: o["status"] in ("paid", "packed"))
+
+    asked = verify(chat, "i need to change the delivery address of order", paid)
+    assert "What's the new delivery address?" in asked
+    confirm = chat.say("Room 502, Building 3, 18 Huaihai Road, Xuhui District, Shanghai")
+    assert "Change the delivery address" in confirm
+    done = chat.say("yes")
+
+    assert "will now go to Room 502, Building 3, 18 Huaihai Road" in done
+
+
+def test_refund_status_reports_existing_refunds(chat: Chat, orders: OrderPicker) -> None:
+    refunded = orders.take(lambda o: o["status"] == "refunded")
+
+    answer = verify(chat, "where is my refund for order", refunded)
+
+    assert "Refund RF-" in answer and "paid" in answer
+
+
+def test_damaged_fresh_item_opens_a_quality_claim_with_a_refund(
+    chat: Chat, orders: OrderPicker
+) -> None:
+    fresh = orders.take(
+        lambda o: (
+            o["status"] == "delivered"
+            and bool({"fresh", "chilled"} & set(o["goods"]))
+            and _delivered_within(o, 1.5)
+        )
+    )
+
+    asked = verify(chat, "some of my food arrived spoiled, order", fresh)
+    assert "What happened" in asked
+    assert "refund or a free replacement" in chat.say(
+        "the strawberries were mouldy when I opened the box"
+    )
+    done = chat.say("refund")
+
+    assert "quality claim QC-" in done and "a refund of CNY" in done
+
+
+def test_policy_question_is_answered_from_the_knowledge_base(chat: Chat) -> None:
+    answer = chat.say("how long does a refund to a bank card take?")
+
+    assert "(From our help article" in answer
+
+
+def test_gibberish_gets_an_honest_reply_with_the_main_topics(chat: Chat) -> None:
+    """Whether the model reads it as out of scope or is unsure, the customer sees the same."""
+    message = chat.send("qwx zzkv plom trrb").json()["messages"][0]
+
+    assert "I can help with your orders" in message["text"]
+    assert [b["title"] for b in message["buttons"]] == [
+        "Where is my order?",
+        "My order is late",
+        "Return an item",
+        "Where is my refund?",
+    ]
+
+
+def test_a_knowledge_title_button_gets_that_article(chat: Chat) -> None:
+    answer = chat.say('What does your help article "When will I get my refund?" say?')
+
+    assert "(From our help article “When will I get my refund?”.)" in answer
+
+
+def test_asking_for_a_person_is_acknowledged_without_a_fake_transfer(chat: Chat) -> None:
+    answer = chat.say("I want to talk to a real person")
+
+    assert "can't pass this chat to an agent" in answer
+    assert "support@shopdesk.example" in answer
+
+
+def test_ops_questions_from_customers_get_a_polite_staff_only_reply(chat: Chat) -> None:
+    assert "for our staff" in chat.say("how many chats are waiting in the queue right now?")
