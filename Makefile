@@ -11,6 +11,7 @@ BIN := $(VENV)/bin
 RASA := $(RASA_VENV)/bin/rasa
 MODEL := models/shopdesk.tar.gz
 KB_INDEX := models/knowledge/index.json
+ONNX_ENCODER := models/minilm/model.onnx
 PIP_QUIET := --quiet --disable-pip-version-check
 # pip's global config names local index folders that may not exist; drop those warnings.
 PIP_FILTER := sed -e '/^WARNING: Location/d' -e '/DEPRECATION: .* legacy/d'
@@ -29,7 +30,7 @@ help:
 	@echo "make train  retrain the Rasa model if its inputs changed"
 	@echo "make eval   held-out intent accuracy, then CLINC150 and BANKING77 (long)"
 
-setup: .make/system-packages $(RASA_VENV)/.installed $(VENV)/.installed var/secrets.env .make/databases
+setup: .make/system-packages $(RASA_VENV)/.installed $(VENV)/.installed var/secrets.env .make/databases $(ONNX_ENCODER)
 
 .make/system-packages: scripts/install-system-packages
 	scripts/install-system-packages
@@ -60,11 +61,17 @@ var/secrets.env: | $(VENV)/.installed
 
 train: $(MODEL) $(KB_INDEX)
 
-$(KB_INDEX): $(VENV)/.installed $(shell find knowledge_base bot/knowledge -name '*.md' -o -name '*.py' 2>/dev/null)
+# The engine runs the same MiniLM through ONNX Runtime; exported once, checked against
+# sentence-transformers to 1e-4.
+$(ONNX_ENCODER): bot/nlu_export.py | $(VENV)/.installed
+	$(BIN)/python -m bot.nlu_export
+	@touch $@
+
+$(KB_INDEX): $(shell find knowledge_base bot/knowledge -name '*.md' -o -name '*.py' 2>/dev/null) | $(VENV)/.installed
 	$(BIN)/shopdesk kb build
 	@touch $@
 
-$(MODEL): $(RASA_VENV)/.installed $(TRAINING_INPUTS)
+$(MODEL): $(RASA_VENV)/.installed $(ONNX_ENCODER) $(TRAINING_INPUTS)
 	PYTHONPATH=$(CURDIR) $(RASA) train --fixed-model-name shopdesk --out models --quiet
 	touch $@
 

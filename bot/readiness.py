@@ -96,5 +96,6 @@ def wait_until_ready(settings: Settings, *, timeout_seconds: float) -> bool:
     base = gateway_url(settings)
     print("Shopdesk is ready:")
     print(f"  chat API:  {base}/api/conversations")
-    print(f"  API docs:  {base}/docs")
+    print(f"  API schema: {base}/openapi.json  (docs/chat-api.md explains it)")
+    print("  try it:    .venv/bin/shopdesk demo orders --json, then the README's curl lines")
     return True

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
+
 from bot.domain.clock import shop_now
 from tests.conversations.conftest import Chat, OrderPicker, verify
+from tests.support.stack import Stack
 
 
 def _delivered_within(order: dict[str, Any], days: float) -> bool:
@@ -163,3 +166,42 @@ def test_asking_for_a_person_is_acknowledged_without_a_fake_transfer(chat: Chat)
 
 def test_ops_questions_from_customers_get_a_polite_staff_only_reply(chat: Chat) -> None:
     assert "for our staff" in chat.say("how many chats are waiting in the queue right now?")
+
+
+UNSURE_CANDIDATES = [
+    "hmm so about that thing",
+    "the stuff from before?",
+    "it's the one with the box",
+    "what about yesterday",
+    "and the other one",
+    "is it that",
+    "can you do the thing for the order thing",
+    "same as last time",
+    "ok but what if",
+    "so the blue one",
+    "what now",
+    "about my account",
+    "it still says the same",
+    "the app shows something else",
+    "i was told something different",
+    "not that, the other",
+]
+
+
+def test_a_message_the_model_is_unsure_about_gets_the_honest_fallback(
+    chat: Chat, stack: Stack
+) -> None:
+    """Picks, with the engine's own parser, a message it classifies below its threshold."""
+    parsed = [
+        httpx.post(
+            f"{stack.rasa_url}/model/parse?token={stack.rasa_token}", json={"text": text}
+        ).json()
+        for text in UNSURE_CANDIDATES
+    ]
+    unsure = [p["text"] for p in parsed if p["intent"]["name"] == "nlu_fallback"]
+    assert unsure, "none of the candidates fell below the NLU threshold"
+
+    message = chat.send(unsure[0]).json()["messages"][0]
+
+    assert message["buttons"], message
+    assert "I can help with your orders" in message["text"] or "Pick one" in message["text"]
