@@ -29,6 +29,8 @@ def _pending(tracker: Tracker) -> dict[str, Any]:
 
 
 class ActionApplyPendingChange(VerifiedOrderAction):
+    needs_aftersales = True
+
     def name(self) -> str:
         return "action_apply_pending_change"
 
@@ -37,13 +39,9 @@ class ActionApplyPendingChange(VerifiedOrderAction):
         return number if number in verified_orders(tracker) else None
 
     async def act(
-        self, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
+        self, file: OrderFile, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType]:
-        pending = _pending(tracker)
-        file = await self.desk.order_file(number, with_aftersales=True)
-        if file is None:
-            dispatcher.utter_message(response="utter_verification_failed")
-            return clear_change()
+        pending, number = _pending(tracker), file.order.number
         kind = pending.get("kind")
         if kind == "cancel":
             text = await self._cancel(file)

@@ -15,6 +15,7 @@ from actions import services
 from actions.verified import VerifiedOrderAction
 from bot.domain.aftersales import RefundStatus, Resolution
 from bot.domain.claims import assess_claim, describe_claim, description_problem, parse_resolution
+from bot.domain.order_desk import OrderFile
 from bot.domain.refunds import RefundPlan, expected_refund_date, refund_method
 
 
@@ -25,12 +26,8 @@ class ActionCheckQualityClaim(VerifiedOrderAction):
         return "action_check_quality_claim"
 
     async def act(
-        self, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
+        self, file: OrderFile, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType]:
-        file = await self.desk.order_file(number)
-        if file is None:
-            dispatcher.utter_message(response="utter_verification_failed")
-            return []
         eligibility = assess_claim(file.order, file.shipment, now=services.now())
         if eligibility.reason:
             dispatcher.utter_message(text=eligibility.reason)
@@ -70,12 +67,9 @@ class ActionFileQualityClaim(VerifiedOrderAction):
         return "action_file_quality_claim"
 
     async def act(
-        self, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
+        self, file: OrderFile, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType]:
-        file = await self.desk.order_file(number)
-        if file is None:
-            dispatcher.utter_message(response="utter_verification_failed")
-            return []
+        number = file.order.number
         eligibility = assess_claim(file.order, file.shipment, now=services.now())
         if eligibility.reason:  # the window closed while we were talking
             dispatcher.utter_message(text=eligibility.reason)

@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import services
 from actions.verified import VerifiedOrderAction
 from bot.domain.delays import render_delay
+from bot.domain.order_desk import OrderFile
 
 
 class ActionExplainDelay(VerifiedOrderAction):
@@ -16,12 +17,8 @@ class ActionExplainDelay(VerifiedOrderAction):
         return "action_explain_delay"
 
     async def act(
-        self, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
+        self, file: OrderFile, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType]:
-        file = await self.desk.order_file(number)
-        if file is None:
-            dispatcher.utter_message(response="utter_verification_failed")
-            return []
         assessment = await self.desk.delay(file, now=services.now())
         dispatcher.utter_message(text=render_delay(assessment))
         return []

@@ -11,6 +11,7 @@ from actions.changes import offer_change
 from actions.verified import VerifiedOrderAction
 from bot.domain.money import cny
 from bot.domain.order_changes import address_problem, can_change, explain_no_change
+from bot.domain.order_desk import OrderFile
 from bot.domain.orders import OrderStatus
 
 
@@ -19,12 +20,9 @@ class ActionOfferCancellation(VerifiedOrderAction):
         return "action_offer_cancellation"
 
     async def act(
-        self, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
+        self, file: OrderFile, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType]:
-        file = await self.desk.order_file(number)
-        if file is None:
-            dispatcher.utter_message(response="utter_verification_failed")
-            return []
+        number = file.order.number
         order = file.order
         if not can_change(order):
             dispatcher.utter_message(text=explain_no_change(order, file.shipment, change="cancel"))
@@ -51,12 +49,9 @@ class ActionCheckAddressChange(VerifiedOrderAction):
         return "action_check_address_change"
 
     async def act(
-        self, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
+        self, file: OrderFile, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType]:
-        file = await self.desk.order_file(number)
-        if file is None:
-            dispatcher.utter_message(response="utter_verification_failed")
-            return []
+        number = file.order.number
         if not can_change(file.order):
             dispatcher.utter_message(
                 text=explain_no_change(file.order, file.shipment, change="address")
@@ -88,8 +83,9 @@ class ActionConfirmAddressChange(VerifiedOrderAction):
         return "action_confirm_address_change"
 
     async def act(
-        self, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
+        self, file: OrderFile, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType]:
+        number = file.order.number
         address = str(tracker.get_slot("new_address") or "")
         return offer_change(
             dispatcher,

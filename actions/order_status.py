@@ -17,8 +17,9 @@ from rasa_sdk.types import DomainDict
 from actions import services
 from actions.verified import VerifiedOrderAction, current_order_number, verified_orders
 from bot.backends.protocols import BackendUnavailable
+from bot.domain.order_desk import OrderFile
 from bot.domain.order_lookup import OrderLookup
-from bot.domain.order_status import render_status_report
+from bot.domain.order_status import build_status_report, render_status_report
 from bot.domain.verification import (
     ContactProof,
     find_contact_proof,
@@ -118,11 +119,8 @@ class ActionShowOrderStatus(VerifiedOrderAction):
         return "action_show_order_status"
 
     async def act(
-        self, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
+        self, file: OrderFile, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType]:
-        report = await self.desk.status_report(number, today=services.today())
-        if report is None:  # verified a moment ago, gone now: say so plainly
-            dispatcher.utter_message(response="utter_verification_failed")
-            return []
+        report = build_status_report(file.order, file.shipment, today=services.today())
         dispatcher.utter_message(text=render_status_report(report))
         return []

@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import services
 from actions.changes import offer_change
 from actions.verified import VerifiedOrderAction
+from bot.domain.order_desk import OrderFile
 from bot.domain.refunds import (
     RefundPlan,
     RefundRefusal,
@@ -22,16 +23,15 @@ from bot.domain.refunds import (
 class ActionRequestRefund(VerifiedOrderAction):
     """A refund that is due is created at once; otherwise the step that leads to one."""
 
+    needs_aftersales = True
+
     def name(self) -> str:
         return "action_request_refund"
 
     async def act(
-        self, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
+        self, file: OrderFile, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType]:
-        file = await self.desk.order_file(number, with_aftersales=True)
-        if file is None:
-            dispatcher.utter_message(response="utter_verification_failed")
-            return []
+        number = file.order.number
         plan = plan_refund(file.order, file.returns, file.refunds, today=services.today())
         if isinstance(plan, RefundPlan):
             refund = await self.desk.issue_refund(number, plan)
@@ -53,16 +53,15 @@ class ActionRequestRefund(VerifiedOrderAction):
 
 
 class ActionShowRefundStatus(VerifiedOrderAction):
+    needs_aftersales = True
+
     def name(self) -> str:
         return "action_show_refund_status"
 
     async def act(
-        self, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
+        self, file: OrderFile, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType]:
-        file = await self.desk.order_file(number, with_aftersales=True)
-        if file is None:
-            dispatcher.utter_message(response="utter_verification_failed")
-            return []
+        number = file.order.number
         if file.refunds:
             lines = [describe_refund(refund) for refund in file.refunds]
             dispatcher.utter_message(text="\n".join(lines))

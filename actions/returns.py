@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import services
 from actions.changes import offer_change
 from actions.verified import VerifiedOrderAction
+from bot.domain.order_desk import OrderFile
 from bot.domain.returns import assess_return, describe_return_offer, explain_return_refusal
 
 
@@ -17,12 +18,9 @@ class ActionOfferReturn(VerifiedOrderAction):
         return "action_offer_return"
 
     async def act(
-        self, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
+        self, file: OrderFile, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType]:
-        file = await self.desk.order_file(number)
-        if file is None:
-            dispatcher.utter_message(response="utter_verification_failed")
-            return []
+        number = file.order.number
         eligibility = assess_return(file.order, file.shipment, now=services.now())
         if not eligibility.allowed:
             dispatcher.utter_message(text=explain_return_refusal(eligibility, file.order))

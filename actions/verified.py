@@ -16,7 +16,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import services
 from bot.backends.protocols import BackendUnavailable, OrderConflict
-from bot.domain.order_desk import OrderDesk
+from bot.domain.order_desk import OrderDesk, OrderFile
 from bot.domain.verification import find_order_number, is_locked
 
 
@@ -41,6 +41,9 @@ class VerifiedOrderAction(Action, ABC):
     implements only `act`.
     """
 
+    # Skills about returns and refunds also need the order's existing returns and refunds.
+    needs_aftersales = False
+
     def __init__(self, desk: OrderDesk | None = None) -> None:
         self._desk = desk
 
@@ -54,9 +57,9 @@ class VerifiedOrderAction(Action, ABC):
 
     @abstractmethod
     async def act(
-        self, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
+        self, file: OrderFile, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType]:
-        """Answer about the verified order `number`."""
+        """Answer about the verified order in `file`."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -74,7 +77,11 @@ class VerifiedOrderAction(Action, ABC):
             dispatcher.utter_message(response="utter_verification_failed")
             return [SlotSet("order_contact", None)]
         try:
-            events = await self.act(number, dispatcher, tracker)
+            file = await self.desk.order_file(number, with_aftersales=self.needs_aftersales)
+            if file is None:  # verified a moment ago, gone now: say so plainly
+                dispatcher.utter_message(response="utter_verification_failed")
+                return [SlotSet("order_contact", None)]
+            events = await self.act(file, dispatcher, tracker)
         except BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")
             events = []
