@@ -61,9 +61,10 @@ var/secrets.env: | $(VENV)/.installed
 
 train: $(MODEL) $(KB_INDEX)
 
-# The engine runs the same MiniLM through ONNX Runtime; exported once, checked against
+# The engine runs the same MiniLM through ONNX Runtime; exported once (in .venv), checked
+# in the engine's own ONNX Runtime (.venv-rasa) against
 # sentence-transformers to 1e-4.
-$(ONNX_ENCODER): bot/nlu_export.py | $(VENV)/.installed
+$(ONNX_ENCODER): bot/nlu_export.py | $(VENV)/.installed $(RASA_VENV)/.installed
 	$(BIN)/python -m bot.nlu_export
 	@touch $@
 
