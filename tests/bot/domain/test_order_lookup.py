@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
 from bot.backends.protocols import BackendUnavailable
-from bot.domain.aftersales import (
-    QualityClaim,
-    Refund,
-    RefundStatus,
-    Resolution,
-    ReturnKind,
-    ReturnRequest,
-)
-from bot.domain.incidents import Incident
 from bot.domain.order_lookup import OrderLookup
 from bot.domain.orders import (
     Customer,
@@ -31,6 +21,7 @@ from bot.domain.orders import (
     TrackingEvent,
 )
 from bot.domain.verification import ContactProof
+from tests.support.memory_shop import MemoryShop
 
 BEIJING = timezone(timedelta(hours=8))
 TODAY = date(2025, 1, 8)
@@ -58,61 +49,20 @@ SHIPMENT = Shipment(
 )
 
 
-class _NotUsedHere:
-    """The rest of both backend protocols: these tests never change an order."""
-
-    async def cancel_order(self, order_number: str) -> Order:
-        raise NotImplementedError
-
-    async def change_address(self, order_number: str, address: str) -> Order:
-        raise NotImplementedError
-
-    async def create_return(
-        self, order_number: str, *, kind: ReturnKind, skus: tuple[str, ...], reason: str
-    ) -> ReturnRequest:
-        raise NotImplementedError
-
-    async def list_returns(self, order_number: str) -> list[ReturnRequest]:
-        raise NotImplementedError
-
-    async def create_refund(
-        self,
-        order_number: str,
-        *,
-        amount: Decimal,
-        method: str,
-        status: RefundStatus,
-        expected_by: date,
-        reason: str,
-        return_id: str | None = None,
-    ) -> Refund:
-        raise NotImplementedError
-
-    async def list_refunds(self, order_number: str) -> list[Refund]:
-        raise NotImplementedError
-
-    async def create_quality_claim(
-        self, order_number: str, *, description: str, resolution: Resolution, skus: tuple[str, ...]
-    ) -> QualityClaim:
-        raise NotImplementedError
-
-    async def active_incidents(self, *, at: datetime) -> list[Incident]:
-        raise NotImplementedError
-
-    async def list_incidents(self) -> list[Incident]:
-        raise NotImplementedError
-
-
-@dataclass
-class FakeShop(_NotUsedHere):
+class FakeShop(MemoryShop):
     """Answers from dicts, optionally after a delay, and counts the calls it gets."""
 
-    orders: dict[str, Order] = field(default_factory=lambda: {ORDER.number: ORDER})
-    shipments: dict[str, Shipment] = field(
-        default_factory=lambda: {SHIPMENT.order_number: SHIPMENT}
-    )
-    delay: float = 0.0
-    calls: int = 0
+    def __init__(
+        self,
+        orders: dict[str, Order] | None = None,
+        shipments: dict[str, Shipment] | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        super().__init__(order=ORDER, shipment=SHIPMENT)
+        self.orders = {ORDER.number: ORDER} if orders is None else orders
+        self.shipments = {SHIPMENT.order_number: SHIPMENT} if shipments is None else shipments
+        self.delay = delay
+        self.calls = 0
 
     async def get_order(self, order_number: str) -> Order | None:
         self.calls += 1
@@ -125,8 +75,9 @@ class FakeShop(_NotUsedHere):
         return self.shipments.get(order_number)
 
 
-class BrokenShop(_NotUsedHere):
+class BrokenShop(MemoryShop):
     def __init__(self, error: Exception) -> None:
+        super().__init__(order=ORDER, shipment=SHIPMENT)
         self.error = error
 
     async def get_order(self, order_number: str) -> Order | None:
