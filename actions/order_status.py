@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import services
+from actions.signals import linked_customer_id, report_customer_verified
 from actions.verified import VerifiedOrderAction, current_order_number, verified_orders
 from bot.backends.protocols import BackendUnavailable
 from bot.domain.order_desk import OrderFile
@@ -71,6 +72,11 @@ class ValidateOrderLookupForm(FormValidationAction):
             return {"order_number": None}
         if number in verified_orders(tracker) or "order_contact" in tracker.slots_to_validate():
             return {"order_number": number}
+        if await self._belongs_to_linked_customer(number, tracker):
+            return {
+                "order_number": number,
+                "verified_orders": sorted({*verified_orders(tracker), number}),
+            }
         proof = parse_contact_proof(str(tracker.get_slot("order_contact") or ""))
         if proof is None:
             return {"order_number": number, "order_contact": None}
@@ -91,16 +97,28 @@ class ValidateOrderLookupForm(FormValidationAction):
             return {"order_contact": proof.value}
         return await self._verify(number, proof, dispatcher, tracker)
 
+    async def _belongs_to_linked_customer(self, number: str, tracker: Tracker) -> bool:
+        """A Telegram account linked by an earlier verification needs no proof for that
+        customer's orders, and only for theirs; a backend failure falls back to asking."""
+        customer_id = linked_customer_id(tracker)
+        if customer_id is None:
+            return False
+        try:
+            return await self.lookup.belongs_to(number, customer_id)
+        except BackendUnavailable:
+            return False
+
     async def _verify(
         self, number: str, proof: ContactProof, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> SlotValues:
         """A wrong number and a wrong proof get the same reply and count the same."""
         try:
-            verified = await self.lookup.verify(number, proof)
+            customer_id = await self.lookup.verify(number, proof)
         except BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")
             return {"order_contact": None, "lookup_unavailable": True}
-        if verified:
+        if customer_id is not None:
+            report_customer_verified(dispatcher, customer_id)
             return {
                 "order_number": number,
                 "order_contact": proof.value,

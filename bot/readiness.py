@@ -95,7 +95,18 @@ def wait_until_ready(settings: Settings, *, timeout_seconds: float) -> bool:
             time.sleep(POLL_INTERVAL_SECONDS)
     base = gateway_url(settings)
     print("Shopdesk is ready:")
+    print(f"  web chat:  {base}/")
+    print(f'  widget:    <script src="{base}/widget.js" defer></script>  (docs/channels.md)')
     print(f"  chat API:  {base}/api/conversations")
     print(f"  API schema: {base}/openapi.json  (docs/chat-api.md explains it)")
     print("  try it:    .venv/bin/shopdesk demo orders --json, then the README's curl lines")
+    print(f"  Telegram:  {telegram_summary(settings)}")
     return True
+
+
+def telegram_summary(settings: Settings) -> str:
+    if not settings.telegram_token.get_secret_value():
+        return "off (set TELEGRAM_TOKEN to connect a bot; docs/channels.md)"
+    if settings.telegram_webhook_url:
+        return f"on, webhook at {settings.telegram_webhook_url}"
+    return "on, polling"

@@ -9,15 +9,21 @@ TOKEN_NAMES = (
     "SHOPDESK_ENGINE_CHANNEL_TOKEN",
     "SHOPDESK_RASA_AUTH_TOKEN",
     "SHOPDESK_ACTION_SERVER_TOKEN",
+    "SHOPDESK_WEBCHAT_SECRET",
 )
 
 
 def write_local_secrets(path: Path) -> bool:
-    """Writes random tokens once; an existing file is kept so running processes agree."""
-    if path.exists():
+    """Writes random tokens for the names the file lacks; existing values are kept, so
+    running processes agree and web chat sessions stay valid. True if it wrote any."""
+    existing = path.read_text() if path.exists() else ""
+    present = {line.split("=", 1)[0].strip() for line in existing.splitlines() if "=" in line}
+    missing = [name for name in TOKEN_NAMES if name not in present]
+    if not missing:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [f"{name}={secrets.token_urlsafe(32)}" for name in TOKEN_NAMES]
-    path.write_text("\n".join(lines) + "\n")
+    lines = [f"{name}={secrets.token_urlsafe(32)}" for name in missing]
+    prefix = existing if not existing or existing.endswith("\n") else existing + "\n"
+    path.write_text(prefix + "\n".join(lines) + "\n")
     path.chmod(0o600)
     return True

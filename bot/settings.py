@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +51,46 @@ class Settings(BaseSettings):
     knowledge_index_dir: Path = PROJECT_ROOT / "models" / "knowledge"
 
     max_message_chars: int = 2000
+    # A conversation with no message for this long is closed; the next message starts anew.
+    conversation_idle_minutes: float = Field(default=30.0, gt=0)
+    # How often kept messages are retried once the engine is back.
+    replay_interval_seconds: float = Field(default=2.0, gt=0)
+
+    # Signs web chat session tokens; `make setup` writes one to var/secrets.env.
+    webchat_secret: SecretStr = SecretStr("")
+    # Which sites may embed the chat page in the widget's iframe (CSP frame-ancestors).
+    webchat_frame_ancestors: str = "*"
+
+    # Telegram: no token, no channel. A webhook URL switches from polling to a webhook.
+    telegram_token: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices("TELEGRAM_TOKEN", "SHOPDESK_TELEGRAM_TOKEN"),
+    )
+    telegram_webhook_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("TELEGRAM_WEBHOOK_URL", "SHOPDESK_TELEGRAM_WEBHOOK_URL"),
+    )
+    # Telegram sends it back in X-Telegram-Bot-Api-Secret-Token; derived from the token
+    # when not set.
+    telegram_webhook_secret: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices(
+            "TELEGRAM_WEBHOOK_SECRET", "SHOPDESK_TELEGRAM_WEBHOOK_SECRET"
+        ),
+    )
+    # The Bot API's address; tests point it at a fake server on loopback.
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    # How often replies Telegram refused are sent again.
+    telegram_resend_seconds: float = Field(default=10.0, gt=0)
     support_contact: str = "support@shopdesk.example, or call 400-820-0000 (9:00-21:00)"
+
+    @field_validator("webchat_frame_ancestors")
+    @classmethod
+    def _one_directive(cls, value: str) -> str:
+        """It is spliced into the CSP header: it must not end the directive or the header."""
+        if not value.strip() or any(character in value for character in ";,\r\n"):
+            raise ValueError("give sources separated by spaces, like 'https://shop.example'")
+        return value.strip()
 
 
 @lru_cache(maxsize=1)

@@ -16,6 +16,23 @@ class BotReply:
     buttons: list[Button] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class CustomerVerified:
+    """The action server proved that the customer owns an order of this shop customer.
+
+    It reaches the gateway as a custom message that only actions can produce, and is
+    never shown to the customer.
+    """
+
+    customer_id: int
+
+
+@dataclass(frozen=True)
+class EngineTurn:
+    replies: list[BotReply]
+    verified_customers: list[CustomerVerified] = field(default_factory=list)
+
+
 class EngineUnavailable(Exception):
     """The engine could not be reached or answered nonsense.
 
@@ -26,6 +43,10 @@ class EngineUnavailable(Exception):
 class ConversationEngine(Protocol):
     async def send(
         self, *, conversation_id: str, text: str, metadata: dict[str, object]
-    ) -> list[BotReply]:
+    ) -> EngineTurn:
         """Replies to one customer message; raises EngineUnavailable on any engine failure."""
+        ...
+
+    async def ready(self) -> bool:
+        """Whether a message sent now would be answered (the replayer asks before it retries)."""
         ...

@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from bot.channels.engine import BotReply, EngineUnavailable
+from bot.channels.engine import BotReply, CustomerVerified, EngineTurn, EngineUnavailable
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -35,12 +35,31 @@ class _RasaMessage(BaseModel):
 
 _RASA_MESSAGES = TypeAdapter(list[_RasaMessage])
 
+# The key of the custom message actions send to the gateway (actions/signals.py).
+SIGNAL_KEY = "shopdesk_signal"
+
+
+def _verified_customer(custom: Any) -> CustomerVerified | None:
+    if not isinstance(custom, dict):
+        return None
+    signal = custom.get(SIGNAL_KEY)
+    if not isinstance(signal, dict) or signal.get("type") != "customer_verified":
+        return None
+    customer_id = signal.get("customer_id")
+    if isinstance(customer_id, bool) or not isinstance(customer_id, int):
+        return None
+    return CustomerVerified(customer_id=customer_id)
+
 
 class RasaEngine:
     """Talks to the engine's `gateway` input channel with one pooled HTTP client."""
 
     def __init__(self, settings: Settings) -> None:
         self._webhook_url = f"{settings.rasa_url.rstrip('/')}/webhooks/gateway/webhook"
+        self._channel_health_url = f"{settings.rasa_url.rstrip('/')}/webhooks/gateway/"
+        self._action_health_url = (
+            f"http://{settings.action_server_host}:{settings.action_server_port}/health"
+        )
         self._timeout_seconds = settings.engine_timeout_seconds
         token = settings.engine_channel_token.get_secret_value()
         self._client = httpx.AsyncClient(
@@ -50,7 +69,7 @@ class RasaEngine:
 
     async def send(
         self, *, conversation_id: str, text: str, metadata: dict[str, object]
-    ) -> list[BotReply]:
+    ) -> EngineTurn:
         payload = {"sender": conversation_id, "message": text, "metadata": metadata}
         try:
             # httpx times each read separately; this bounds the whole exchange.
@@ -76,9 +95,25 @@ class RasaEngine:
             for message in messages
             if message.text is not None or message.buttons
         ]
-        if len(replies) < len(messages):
-            logger.info("dropped %d image/custom-only replies", len(messages) - len(replies))
-        return replies
+        verified = [
+            signal
+            for signal in (_verified_customer(message.custom) for message in messages)
+            if signal is not None
+        ]
+        dropped = len(messages) - len(replies) - len(verified)
+        if dropped:
+            logger.info("dropped %d image/custom-only replies", dropped)
+        return EngineTurn(replies=replies, verified_customers=verified)
+
+    async def ready(self) -> bool:
+        """Both the engine's channel and the action server answer their health checks."""
+        try:
+            async with asyncio.timeout(2):
+                channel = await self._client.get(self._channel_health_url)
+                actions = await self._client.get(self._action_health_url)
+        except (TimeoutError, httpx.HTTPError):
+            return False
+        return channel.is_success and actions.is_success
 
     async def aclose(self) -> None:
         await self._client.aclose()

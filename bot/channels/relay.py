@@ -1,5 +1,11 @@
 """The one message pipeline every channel uses: persist, ask the engine, persist the answer.
 
+A channel first `accept`s a customer message (stored before anything else, so
+it can be acknowledged), then asks the relay to `answer` the conversation: every
+customer message the engine has not answered yet, oldest first. The same call
+answers messages kept while the engine was down, so the replayer and a new
+message can never answer one twice or out of order (one lock per conversation).
+
 The database calls are synchronous SQLAlchemy, so they run in worker threads and
 never stall the event loop that other conversations share.
 """
@@ -11,19 +17,31 @@ import logging
 import unicodedata
 import weakref
 from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.engine import BotReply, ConversationEngine, EngineUnavailable
-from bot.storage.conversations import add_message, mark_delivery
-from bot.storage.tables import Channel
+from bot.channels.engine import ConversationEngine, EngineTurn, EngineUnavailable
+from bot.storage.accounts import get_account, link_customer
+from bot.storage.conversations import (
+    add_message,
+    find_client_message,
+    get_conversation,
+    mark_delivery,
+    unanswered_messages,
+)
+from bot.storage.tables import Button, Channel, Message
 
 logger = logging.getLogger(__name__)
 
 ENGINE_DOWN_REPLY = (
     "Sorry, we're having trouble answering right now. "
-    "Your message is saved and we'll reply as soon as we can."
+    "Your message is kept and we'll reply as soon as we're back."
 )
+# Channels whose accounts are one person over time, so a verification may be remembered.
+# A web chat session can be a shared computer: it proves orders again in each conversation.
+LINKING_CHANNELS = frozenset({"telegram"})
 # Rasa reads a message starting with "/" as an intent (and slot values) typed directly.
 # A zero-width space in front keeps a customer's "/..." plain text for the engine.
 SLASH_GUARD = "\u200b"
@@ -73,17 +91,63 @@ class ConversationLocks:
 
 
 @dataclass(frozen=True)
-class RelayOutcome:
-    inbound_message_id: int
-    replies: list[BotReply]
-    # False when the engine failed and `replies` holds only the apology.
-    engine_answered: bool
+class StoredMessage:
+    """A message as channels deliver it: with the id that acknowledgements refer to."""
+
+    id: int
+    conversation_id: str
+    sender: str
+    text: str | None
+    buttons: list[Button]
+    created_at: datetime
+    client_message_id: str | None = None
+
+    @classmethod
+    def from_row(cls, message: Message) -> StoredMessage:
+        return cls(
+            id=message.id,
+            conversation_id=message.conversation_id,
+            sender=message.sender,
+            text=message.text,
+            buttons=list(message.buttons or []),
+            created_at=message.created_at,
+            client_message_id=message.client_message_id,
+        )
 
 
-def _store_inbound(
-    session_factory: sessionmaker[Session], *, conversation_id: str, channel: Channel, text: str
-) -> int:
+@dataclass(frozen=True)
+class Accepted:
+    message: StoredMessage
+    # True when the same client message id was stored before: acknowledge, do not answer.
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """One unanswered customer message and what the engine is told about its sender."""
+
+    message_id: int
+    text: str
+    metadata: dict[str, object]
+    was_kept: bool  # already answered with the apology once
+    account_id: int | None
+
+
+def _accept(
+    session_factory: sessionmaker[Session],
+    *,
+    conversation_id: str,
+    channel: Channel,
+    text: str,
+    client_message_id: str | None,
+) -> Accepted:
     with session_factory.begin() as session:
+        if client_message_id is not None:
+            earlier = find_client_message(
+                session, conversation_id=conversation_id, client_message_id=client_message_id
+            )
+            if earlier is not None:
+                return Accepted(StoredMessage.from_row(earlier), duplicate=True)
         message = add_message(
             session,
             conversation_id=conversation_id,
@@ -92,21 +156,53 @@ def _store_inbound(
             text=text,
             channel=channel,
             delivery_state="received",
+            client_message_id=client_message_id,
         )
-        return message.id
+        return Accepted(StoredMessage.from_row(message), duplicate=False)
 
 
-def _store_replies(
+def _load_unanswered(
+    session_factory: sessionmaker[Session], *, conversation_id: str, up_to: int | None
+) -> tuple[Channel, list[_Pending]]:
+    with session_factory() as session:
+        conversation = get_conversation(session, conversation_id=conversation_id)
+        if conversation is None:
+            raise LookupError(f"no conversation {conversation_id}")
+        channel = cast(Channel, conversation.channel)
+        metadata: dict[str, object] = {
+            "channel": channel,
+            "conversation_id": conversation_id,
+            "role": "customer",
+        }
+        if conversation.account_id is not None and channel in LINKING_CHANNELS:
+            account = get_account(session, account_id=conversation.account_id)
+            if account is not None and account.customer_id is not None:
+                metadata["linked_customer_id"] = account.customer_id
+        pending = [
+            _Pending(
+                message_id=message.id,
+                text=message.text or "",
+                metadata=metadata,
+                was_kept=message.delivery_state == "pending",
+                account_id=conversation.account_id,
+            )
+            for message in unanswered_messages(session, conversation_id=conversation_id)
+            if up_to is None or message.id <= up_to
+        ]
+        return channel, pending
+
+
+def _store_turn(
     session_factory: sessionmaker[Session],
     *,
     conversation_id: str,
     channel: Channel,
-    inbound_message_id: int,
-    replies: list[BotReply],
-) -> None:
+    pending: _Pending,
+    turn: EngineTurn,
+) -> list[StoredMessage]:
     """One transaction: the inbound is "processed" exactly when its replies are stored."""
     with session_factory.begin() as session:
-        for reply in replies:
+        stored = [
             add_message(
                 session,
                 conversation_id=conversation_id,
@@ -115,90 +211,134 @@ def _store_replies(
                 text=reply.text,
                 buttons=reply.buttons,
                 channel=channel,
-                delivery_state="sent",
+                delivery_state="queued",
             )
-        mark_delivery(session, message_id=inbound_message_id, delivery_state="processed")
+            for reply in turn.replies
+        ]
+        mark_delivery(session, message_id=pending.message_id, delivery_state="processed")
+        if (
+            turn.verified_customers
+            and pending.account_id is not None
+            and channel in LINKING_CHANNELS
+        ):
+            link_customer(
+                session,
+                account_id=pending.account_id,
+                customer_id=turn.verified_customers[-1].customer_id,
+            )
+        return [StoredMessage.from_row(message) for message in stored]
 
 
-def _store_engine_down(
+def _keep_for_later(
     session_factory: sessionmaker[Session],
     *,
     conversation_id: str,
     channel: Channel,
-    inbound_message_id: int,
-) -> None:
-    """Marks the inbound "pending", so a later retry knows the engine never saw it."""
+    pending: list[_Pending],
+) -> list[StoredMessage]:
+    """Marks the messages "pending" for the replayer; apologises once for the newly kept."""
+    newly_kept = [item for item in pending if not item.was_kept]
+    if not newly_kept:
+        return []
     with session_factory.begin() as session:
-        mark_delivery(session, message_id=inbound_message_id, delivery_state="pending")
-        add_message(
+        for item in newly_kept:
+            mark_delivery(session, message_id=item.message_id, delivery_state="pending")
+        apology = add_message(
             session,
             conversation_id=conversation_id,
             direction="out",
             sender="system",
             text=ENGINE_DOWN_REPLY,
             channel=channel,
-            delivery_state="sent",
+            delivery_state="queued",
         )
+        return [StoredMessage.from_row(apology)]
 
 
-async def relay_customer_message(
-    *,
-    session_factory: sessionmaker[Session],
-    engine: ConversationEngine,
-    locks: ConversationLocks,
-    conversation_id: str,
-    channel: Channel,
-    text: str,
-) -> RelayOutcome:
-    """Stores the customer's text, gets the engine's replies, stores and returns them.
+class Relay:
+    """Stores customer messages and answers them through the engine, in order, once."""
 
-    The text must already be accepted by `invalid_text_reason` and the conversation
-    authorised. Engine failures become an honest apology, never an exception.
-    """
-    async with locks.for_conversation(conversation_id):
-        inbound_id = await asyncio.to_thread(
-            _store_inbound,
-            session_factory,
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        engine: ConversationEngine,
+        locks: ConversationLocks | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self._engine = engine
+        self._locks = locks or ConversationLocks()
+
+    @property
+    def engine(self) -> ConversationEngine:
+        return self._engine
+
+    async def accept(
+        self,
+        *,
+        conversation_id: str,
+        channel: Channel,
+        text: str,
+        client_message_id: str | None = None,
+    ) -> Accepted:
+        """Stores a customer text, already checked by `invalid_text_reason`."""
+        return await asyncio.to_thread(
+            _accept,
+            self._session_factory,
             conversation_id=conversation_id,
             channel=channel,
             text=text,
+            client_message_id=client_message_id,
         )
-        metadata: dict[str, object] = {
-            "channel": channel,
-            "conversation_id": conversation_id,
-            "role": "customer",
-        }
+
+    async def answer(
+        self, *, conversation_id: str, up_to: int | None = None
+    ) -> list[StoredMessage]:
+        """Answers the conversation's unanswered messages (up to the message id `up_to`, so
+        that a request gets the replies to its own message, not to a later one); returns
+        the new outbound messages, stored as "queued" for the channel to deliver and mark.
+
+        Engine failures become the honest apology (once per kept message), never an
+        exception; kept messages wait for the next call.
+        """
+        async with self._locks.for_conversation(conversation_id):
+            channel, pending = await asyncio.to_thread(
+                _load_unanswered,
+                self._session_factory,
+                conversation_id=conversation_id,
+                up_to=up_to,
+            )
+            produced: list[StoredMessage] = []
+            for index, item in enumerate(pending):
+                turn = await self._ask_engine(conversation_id, item)
+                if turn is None:
+                    produced += await asyncio.to_thread(
+                        _keep_for_later,
+                        self._session_factory,
+                        conversation_id=conversation_id,
+                        channel=channel,
+                        pending=pending[index:],
+                    )
+                    break
+                produced += await asyncio.to_thread(
+                    _store_turn,
+                    self._session_factory,
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    pending=item,
+                    turn=turn,
+                )
+            return produced
+
+    async def _ask_engine(self, conversation_id: str, item: _Pending) -> EngineTurn | None:
         try:
-            replies = await engine.send(
-                conversation_id=conversation_id, text=text_for_engine(text), metadata=metadata
+            return await self._engine.send(
+                conversation_id=conversation_id,
+                text=text_for_engine(item.text),
+                metadata=item.metadata,
             )
         except EngineUnavailable as error:
             logger.warning("engine unavailable for conversation %s: %s", conversation_id, error)
-            replies = None
         except Exception:
             logger.exception("engine failed unexpectedly for conversation %s", conversation_id)
-            replies = None
-
-        if replies is None:
-            await asyncio.to_thread(
-                _store_engine_down,
-                session_factory,
-                conversation_id=conversation_id,
-                channel=channel,
-                inbound_message_id=inbound_id,
-            )
-            return RelayOutcome(
-                inbound_message_id=inbound_id,
-                replies=[BotReply(text=ENGINE_DOWN_REPLY)],
-                engine_answered=False,
-            )
-
-        await asyncio.to_thread(
-            _store_replies,
-            session_factory,
-            conversation_id=conversation_id,
-            channel=channel,
-            inbound_message_id=inbound_id,
-            replies=replies,
-        )
-        return RelayOutcome(inbound_message_id=inbound_id, replies=replies, engine_answered=True)
+        return None

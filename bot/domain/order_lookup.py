@@ -39,10 +39,18 @@ class OrderLookup:
         except Exception as error:  # an adapter's own failure is still the backend's
             raise BackendUnavailable(f"backend failed: {type(error).__name__}") from error
 
-    async def verify(self, order_number: str, proof: ContactProof) -> bool:
-        """False for an unknown order and for a wrong proof alike."""
+    async def verify(self, order_number: str, proof: ContactProof) -> int | None:
+        """The owning customer's id when the proof holds; None for an unknown order and for
+        a wrong proof alike."""
         order = await self._bounded(self._orders.get_order(order_number))
-        return order is not None and proves_ownership(order.customer, proof)
+        if order is None or not proves_ownership(order.customer, proof):
+            return None
+        return order.customer.id
+
+    async def belongs_to(self, order_number: str, customer_id: int) -> bool:
+        """For a channel account already linked to `customer_id` by an earlier verification."""
+        order = await self._bounded(self._orders.get_order(order_number))
+        return order is not None and order.customer.id == customer_id
 
     async def status_report(self, order_number: str, *, today: date) -> StatusReport | None:
         order = await self._bounded(self._orders.get_order(order_number))

@@ -4,12 +4,17 @@ Rasa's stock REST channel accepts anyone on the port and logs message texts on
 failure. This one checks the gateway's bearer token, validates the body, passes
 the gateway's metadata on to the actions, never logs texts, and answers 500 when
 the turn failed so the gateway can keep the message and retry it later.
+
+Rasa carries on after an action fails (the action server is down, say) and answers
+with whatever it has, often nothing. A turn whose action failed is reported as a
+failure (503), so the gateway keeps the message and answers it once actions work.
 """
 
+import contextvars
 import hmac
 import logging
 from asyncio import CancelledError
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -17,6 +22,31 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 logger = logging.getLogger(__name__)
+
+# The processor's log line when an action raised (rasa/core/processor.py, `_run_action`).
+_ACTION_FAILURE_PREFIX = "Encountered an exception while running action"
+_turn_failures: contextvars.ContextVar[Optional[List[str]]] = contextvars.ContextVar(
+    "shopdesk_turn_failures", default=None
+)
+
+
+class _ActionFailureWatch(logging.Filter):
+    """Notes failed actions of the turn running in this context; never drops a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        failures = _turn_failures.get()
+        if failures is not None and str(record.msg).startswith(_ACTION_FAILURE_PREFIX):
+            failures.append(record.levelname)
+        return True
+
+
+_WATCH = _ActionFailureWatch()
+
+
+def _watch_action_failures() -> None:
+    processor_logger = logging.getLogger("rasa.core.processor")
+    if _WATCH not in processor_logger.filters:
+        processor_logger.addFilter(_WATCH)
 
 
 class GatewayInput(InputChannel):
@@ -35,6 +65,7 @@ class GatewayInput(InputChannel):
 
     def __init__(self, token: Text) -> None:
         self._expected = f"Bearer {token}".encode()
+        _watch_action_failures()
 
     def _authorised(self, request: Request) -> bool:
         given = (request.headers.get("Authorization") or "").encode()
@@ -65,6 +96,8 @@ class GatewayInput(InputChannel):
                 return response.json({"error": "metadata must be an object"}, status=400)
 
             collector = CollectingOutputChannel()
+            failures: List[str] = []
+            _turn_failures.set(failures)
             try:
                 await on_new_message(
                     UserMessage(
@@ -81,6 +114,9 @@ class GatewayInput(InputChannel):
             except Exception:
                 logger.exception("gateway turn failed for a conversation")
                 return response.json({"error": "turn failed"}, status=500)
+            if failures:
+                logger.warning("an action failed during a gateway turn; reporting unavailable")
+                return response.json({"error": "action failed"}, status=503)
             return response.json(collector.messages)
 
         return webhook

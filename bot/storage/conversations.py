@@ -10,6 +10,8 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -30,8 +32,14 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_conversation(session: Session, *, channel: Channel) -> tuple[Conversation, str]:
-    """Returns the bearer token this once; only its hash is stored."""
+def create_conversation(
+    session: Session, *, channel: Channel, account_id: int | None = None
+) -> tuple[Conversation, str]:
+    """Returns the bearer token this once; only its hash is stored.
+
+    Conversations of a channel account (web chat, Telegram) are reached through the
+    account, so their token is simply never handed out.
+    """
     token = secrets.token_urlsafe(32)
     now = utc_now()
     conversation = Conversation(
@@ -41,6 +49,7 @@ def create_conversation(session: Session, *, channel: Channel) -> tuple[Conversa
         state="bot",
         created_at=now,
         last_activity_at=now,
+        account_id=account_id,
     )
     session.add(conversation)
     session.flush()
@@ -66,8 +75,10 @@ def add_message(
     buttons: list[Button] | None = None,
     channel: Channel,
     delivery_state: DeliveryState,
+    client_message_id: str | None = None,
 ) -> Message:
-    """Also moves the conversation's last activity, which handoff and clean-up rely on."""
+    """Also moves the conversation's last activity, which handoff and the idle timeout
+    rely on."""
     now = utc_now()
     message = Message(
         conversation_id=conversation_id,
@@ -78,6 +89,7 @@ def add_message(
         channel=channel,
         created_at=now,
         delivery_state=delivery_state,
+        client_message_id=client_message_id,
     )
     session.add(message)
     session.execute(
@@ -89,19 +101,105 @@ def add_message(
     return message
 
 
-def mark_delivery(session: Session, *, message_id: int, delivery_state: DeliveryState) -> None:
+def mark_delivery(
+    session: Session,
+    *,
+    message_id: int,
+    delivery_state: DeliveryState,
+    external_id: str | None = None,
+) -> None:
     message = session.get(Message, message_id)
     if message is None:
         raise LookupError(f"no message with id {message_id}")
     message.delivery_state = delivery_state
+    if delivery_state == "delivered":
+        message.delivered_at = utc_now()
+        message.external_id = external_id
     session.flush()
 
 
-def list_messages(session: Session, *, conversation_id: str) -> list[Message]:
+def mark_delivered_up_to(session: Session, *, conversation_id: str, up_to: int) -> int:
+    """A web page reports the highest id it has shown; returns how many rows changed."""
+    result = session.execute(
+        sa.update(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.direction == "out",
+            Message.delivery_state == "queued",
+            Message.id <= up_to,
+        )
+        .values(delivery_state="delivered", delivered_at=utc_now())
+    )
+    session.flush()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def find_client_message(
+    session: Session, *, conversation_id: str, client_message_id: str
+) -> Message | None:
+    return session.scalars(
+        sa.select(Message).where(
+            Message.conversation_id == conversation_id,
+            Message.client_message_id == client_message_id,
+        )
+    ).first()
+
+
+def list_messages(session: Session, *, conversation_id: str, after_id: int = 0) -> list[Message]:
     """Oldest first; the id breaks ties between messages stored in the same microsecond."""
     statement = (
         sa.select(Message)
-        .where(Message.conversation_id == conversation_id)
+        .where(Message.conversation_id == conversation_id, Message.id > after_id)
         .order_by(Message.created_at, Message.id)
+    )
+    return list(session.scalars(statement))
+
+
+def unanswered_messages(session: Session, *, conversation_id: str) -> list[Message]:
+    """Customer messages the engine has not answered yet, in the order they came."""
+    statement = (
+        sa.select(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.direction == "in",
+            Message.delivery_state.in_(("received", "pending")),
+        )
+        .order_by(Message.id)
+    )
+    return list(session.scalars(statement))
+
+
+def conversations_with_unanswered(
+    session: Session, *, received_before: datetime
+) -> list[tuple[str, Channel]]:
+    """Conversations whose customer waits for an answer: messages kept while the engine was
+    down, and messages a crashed gateway took in but never answered (older than
+    `received_before`, so that turns in progress are left to their own request)."""
+    statement = (
+        sa.select(Message.conversation_id, Message.channel, sa.func.min(Message.id).label("first"))
+        .where(
+            Message.direction == "in",
+            sa.or_(
+                Message.delivery_state == "pending",
+                sa.and_(Message.delivery_state == "received", Message.created_at < received_before),
+            ),
+        )
+        .group_by(Message.conversation_id, Message.channel)
+        .order_by("first")
+    )
+    return [(row.conversation_id, cast(Channel, row.channel)) for row in session.execute(statement)]
+
+
+def undelivered_messages(session: Session, *, channel: Channel, limit: int = 100) -> list[Message]:
+    """Outbound messages a pushing channel (Telegram) has not managed to deliver yet."""
+    statement = (
+        sa.select(Message)
+        .where(
+            Message.channel == channel,
+            Message.direction == "out",
+            Message.delivery_state == "queued",
+        )
+        .order_by(Message.id)
+        .limit(limit)
     )
     return list(session.scalars(statement))

@@ -16,10 +16,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 Channel = Literal["api", "webchat", "telegram"]
 ConversationState = Literal["bot", "queued", "agent", "closed"]
 Direction = Literal["in", "out"]
-Sender = Literal["customer", "bot", "system"]
-# Inbound: "received" -> "processed", or "pending" when the engine was unreachable.
-# Outbound: "sent".
-DeliveryState = Literal["received", "processed", "pending", "sent"]
+Sender = Literal["customer", "bot", "agent", "system"]
+# Inbound: "received" -> "processed", or "pending" while the engine is unreachable (the
+# replayer answers it later). Outbound: "queued" when stored, before the channel has it;
+# "delivered" once the channel confirmed it (HTTP response written, web page acknowledged,
+# Telegram accepted it).
+DeliveryState = Literal["received", "processed", "pending", "queued", "delivered"]
 
 
 class Button(TypedDict):
@@ -72,6 +74,29 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class ChannelAccount(Base):
+    """Someone on a channel who comes back: a Telegram chat, a web chat browser session.
+
+    It outlives conversations (which time out), so it carries the customer a Telegram
+    account was linked to after a verification, and which conversation is current.
+    """
+
+    __tablename__ = "channel_accounts"
+    __table_args__ = (sa.UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    # Telegram: the chat id; web chat: the session id inside the signed session token.
+    external_id: Mapped[str] = mapped_column(sa.String(64))
+    # The shop's customer id, set only from a verification the action server reported.
+    customer_id: Mapped[int | None] = mapped_column(sa.Integer())
+    linked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    current_conversation_id: Mapped[str | None] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
+
+
 class Conversation(Base):
     __tablename__ = "conversations"
 
@@ -84,11 +109,22 @@ class Conversation(Base):
     state: Mapped[str] = mapped_column(sa.String(16), default="bot")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
     last_activity_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
+    account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("channel_accounts.id", ondelete="SET NULL")
+    )
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # "idle" for a timeout; later, agents' resolution codes.
+    close_reason: Mapped[str | None] = mapped_column(sa.String(32))
 
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (sa.Index(None, "conversation_id", "created_at"),)
+    __table_args__ = (
+        sa.Index(None, "conversation_id", "created_at"),
+        # A web page re-sends what was not acknowledged; the second copy must not be stored.
+        sa.UniqueConstraint("conversation_id", "client_message_id"),
+        sa.Index(None, "delivery_state"),
+    )
 
     # A sequence rather than a uuid: it breaks ties between equal timestamps in transcripts.
     id: Mapped[int] = mapped_column(
@@ -106,3 +142,17 @@ class Message(Base):
     channel: Mapped[str] = mapped_column(sa.String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
     delivery_state: Mapped[str] = mapped_column(sa.String(16))
+    # The id the sending web page gave the message, for de-duplication.
+    client_message_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # The channel's own id once delivered (a Telegram message id), for button callbacks.
+    external_id: Mapped[str | None] = mapped_column(sa.String(64))
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class TelegramUpdate(Base):
+    """Update ids already taken in: Telegram re-sends an update it thinks was missed."""
+
+    __tablename__ = "telegram_updates"
+
+    update_id: Mapped[int] = mapped_column(sa.BigInteger(), primary_key=True, autoincrement=False)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -13,16 +15,17 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.engine import ConversationEngine
-from bot.channels.relay import ConversationLocks, invalid_text_reason, relay_customer_message
+from bot.channels.relay import Relay, invalid_text_reason
+from bot.channels.webchat import WebChatHub
 from bot.settings import Settings
 from bot.storage.conversations import (
     create_conversation,
     get_conversation,
     list_messages,
+    mark_delivery,
     token_matches,
 )
-from bot.storage.tables import Conversation
+from bot.storage.tables import Conversation, utc_now
 from bot.web.schemas import (
     ButtonOut,
     ConversationCreated,
@@ -40,6 +43,9 @@ logger = logging.getLogger(__name__)
 NO_BEARER_DETAIL = "missing or malformed Authorization header; send 'Authorization: Bearer <token>'"
 FORBIDDEN_DETAIL = "this token does not give access to this conversation"
 NOT_FOUND_DETAIL = "conversation not found"
+CLOSED_DETAIL = (
+    "this conversation has ended (idle for too long); start a new one with POST /api/conversations"
+)
 
 
 @dataclass(frozen=True)
@@ -48,8 +54,15 @@ class GatewayServices:
 
     settings: Settings
     session_factory: sessionmaker[Session]
-    engine: ConversationEngine
-    locks: ConversationLocks
+    relay: Relay
+    webchat: WebChatHub
+    webchat_secret: str
+    # Turns that outlive the request or socket that started them.
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @property
+    def idle_after(self) -> timedelta:
+        return timedelta(minutes=self.settings.conversation_idle_minutes)
 
 
 def get_services(request: Request) -> GatewayServices:
@@ -94,10 +107,32 @@ def authorized_conversation(
     return conversation
 
 
+def _close_if_idle(
+    session_factory: sessionmaker[Session], *, conversation_id: str, idle_after: timedelta
+) -> bool:
+    """True if the conversation is closed: it was, or it went idle and is closed now."""
+    with session_factory.begin() as session:
+        conversation = get_conversation(session, conversation_id=conversation_id)
+        if conversation is None or conversation.closed_at is not None:
+            return True
+        now = utc_now()
+        if now - conversation.last_activity_at < idle_after:
+            return False
+        conversation.closed_at = now
+        conversation.close_reason = "idle"
+        return True
+
+
+def _mark_returned(session_factory: sessionmaker[Session], *, message_ids: list[int]) -> None:
+    with session_factory.begin() as session:
+        for message_id in message_ids:
+            mark_delivery(session, message_id=message_id, delivery_state="delivered")
+
+
 AuthorizedConversation = Annotated[Conversation, Depends(authorized_conversation)]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorDetail} for code in (401, 403, 404, 422)
+    code: {"model": ErrorDetail} for code in (401, 403, 404, 409, 422)
 }
 
 health_router = APIRouter()
@@ -126,22 +161,34 @@ def start_conversation(session: SessionDep) -> ConversationCreated:
 async def send_message(
     body: CustomerMessage, conversation: AuthorizedConversation, services: ServicesDep
 ) -> Replies:
-    """Answers with the bot's replies, or an apology if the engine is down (still 200)."""
+    """Answers with the bot's replies, or an apology if the engine is down (still 200).
+
+    A conversation idle for longer than the configured time is closed: 409, start anew.
+    """
     reason = invalid_text_reason(body.text, max_chars=services.settings.max_message_chars)
     if reason is not None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, reason)
-    outcome = await relay_customer_message(
-        session_factory=services.session_factory,
-        engine=services.engine,
-        locks=services.locks,
+    closed = await asyncio.to_thread(
+        _close_if_idle,
+        services.session_factory,
         conversation_id=conversation.id,
-        channel="api",
-        text=body.text,
+        idle_after=services.idle_after,
+    )
+    if closed:
+        raise HTTPException(status.HTTP_409_CONFLICT, CLOSED_DETAIL)
+    accepted = await services.relay.accept(
+        conversation_id=conversation.id, channel="api", text=body.text
+    )
+    produced = await services.relay.answer(
+        conversation_id=conversation.id, up_to=accepted.message.id
+    )
+    await asyncio.to_thread(
+        _mark_returned, services.session_factory, message_ids=[m.id for m in produced]
     )
     return Replies(
         messages=[
             ReplyOut(text=reply.text, buttons=[ButtonOut(**button) for button in reply.buttons])
-            for reply in outcome.replies
+            for reply in produced
         ]
     )
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request, status
@@ -20,13 +22,20 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.channels.delivery import Delivery, NoPush
 from bot.channels.engine import ConversationEngine
 from bot.channels.rasa_client import RasaEngine
-from bot.channels.relay import ConversationLocks
+from bot.channels.relay import Relay
+from bot.channels.replay import Replayer
+from bot.channels.telegram import TelegramChannel
+from bot.channels.webchat import WebChatHub
 from bot.settings import Settings, get_settings
 from bot.storage.db import make_engine, make_session_factory
 from bot.storage.migrate import upgrade
 from bot.web.api import GatewayServices, health_router, router
+from bot.web.pages import pages_router, static_files
+from bot.web.security_headers import SecurityHeaders
+from bot.web.telegram_webhook import telegram_router
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +158,52 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_unexpected_error)
 
 
+def _webchat_secret(settings: Settings) -> str:
+    secret = settings.webchat_secret.get_secret_value()
+    if secret:
+        return secret
+    logger.warning(
+        "SHOPDESK_WEBCHAT_SECRET is not set: web chat sessions end when the gateway restarts"
+    )
+    return secrets.token_urlsafe(32)
+
+
+TELEGRAM_OFF = "Telegram channel is off: set TELEGRAM_TOKEN to connect a bot (docs/channels.md)"
+TELEGRAM_RETRY_SECONDS = 30.0
+
+
+async def _run_telegram(channel: TelegramChannel, *, resend_seconds: float) -> None:
+    """Keeps trying to start (the Bot API may be unreachable), then re-sends what Telegram
+    refused, for as long as the gateway runs."""
+    while True:
+        try:
+            await channel.start()
+            break
+        except Exception as error:
+            logger.error(
+                "Telegram channel could not start (%s); retrying in %g s",
+                type(error).__name__,
+                TELEGRAM_RETRY_SECONDS,
+            )
+            await asyncio.sleep(TELEGRAM_RETRY_SECONDS)
+    try:
+        while True:
+            await asyncio.sleep(resend_seconds)
+            try:
+                await channel.resend_undelivered()
+            except Exception as error:
+                logger.error("re-sending to Telegram failed (%s)", type(error).__name__)
+    finally:
+        await channel.stop()
+
+
+async def _cancel(tasks: set[asyncio.Task[None]]) -> None:
+    running = list(tasks)
+    for task in running:
+        task.cancel()
+    await asyncio.gather(*running, return_exceptions=True)
+
+
 def create_app(
     settings: Settings | None = None, *, engine: ConversationEngine | None = None
 ) -> FastAPI:
@@ -168,12 +223,42 @@ def create_app(
                 rasa = RasaEngine(app_settings)
                 cleanup.push_async_callback(rasa.aclose)
                 conversation_engine = rasa
-            app.state.services = GatewayServices(
+            session_factory = make_session_factory(database)
+            services = GatewayServices(
                 settings=app_settings,
-                session_factory=make_session_factory(database),
-                engine=conversation_engine,
-                locks=ConversationLocks(),
+                session_factory=session_factory,
+                relay=Relay(session_factory=session_factory, engine=conversation_engine),
+                webchat=WebChatHub(),
+                webchat_secret=_webchat_secret(app_settings),
             )
+            app.state.services = services
+            deliveries: dict[str, Delivery] = {"api": NoPush(), "webchat": services.webchat}
+            cleanup.push_async_callback(_cancel, services.background)
+            app.state.telegram = None
+            if app_settings.telegram_token.get_secret_value():
+                telegram = TelegramChannel(
+                    settings=app_settings,
+                    relay=services.relay,
+                    session_factory=session_factory,
+                    idle_after=services.idle_after,
+                )
+                app.state.telegram = telegram
+                deliveries["telegram"] = telegram
+                services.background.add(
+                    asyncio.create_task(
+                        _run_telegram(telegram, resend_seconds=app_settings.telegram_resend_seconds)
+                    )
+                )
+            else:
+                logger.info(TELEGRAM_OFF)
+            replayer = Replayer(
+                relay=services.relay,
+                session_factory=session_factory,
+                deliveries=deliveries,
+                interval_seconds=app_settings.replay_interval_seconds,
+                stale_after=timedelta(seconds=app_settings.engine_timeout_seconds * 3),
+            )
+            services.background.add(asyncio.create_task(replayer.run_forever()))
             yield
 
     app = FastAPI(
@@ -188,6 +273,10 @@ def create_app(
         max_bytes=max_body_bytes(app_settings),
         detail=too_large_detail(app_settings),
     )
+    app.add_middleware(SecurityHeaders, frame_ancestors=app_settings.webchat_frame_ancestors)
     app.include_router(health_router)
     app.include_router(router)
+    app.include_router(pages_router)
+    app.include_router(telegram_router)
+    app.mount("/static", static_files(), name="static")
     return app

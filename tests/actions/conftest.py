@@ -75,9 +75,13 @@ def dispatcher() -> CollectingDispatcher:
 
 
 def form_tracker(
-    *, slots: dict[str, Any] | None = None, new_slots: dict[str, Any] | None = None
+    *,
+    slots: dict[str, Any] | None = None,
+    new_slots: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> Tracker:
-    """A tracker inside the lookup form, with `new_slots` just extracted from the last message."""
+    """A tracker inside the lookup form, with `new_slots` just extracted from the last message,
+    which came with the gateway's `metadata`."""
     new_slots = new_slots or {}
     events: list[dict[str, Any]] = [
         {"event": "action", "name": "action_listen"},
@@ -97,7 +101,11 @@ def form_tracker(
     return Tracker(
         sender_id="conversation-1",
         slots=all_slots,
-        latest_message={"text": "a customer message", "intent": {"name": "inform"}},
+        latest_message={
+            "text": "a customer message",
+            "intent": {"name": "inform"},
+            "metadata": metadata or {},
+        },
         events=events,
         paused=False,
         followup_action=None,
@@ -107,7 +115,16 @@ def form_tracker(
 
 
 def responses(dispatcher: CollectingDispatcher) -> list[str]:
-    return [message.get("response") or message.get("text") or "" for message in dispatcher.messages]
+    """What the customer sees; the gateway-only custom messages are in `signals`."""
+    return [
+        message.get("response") or message.get("text") or ""
+        for message in dispatcher.messages
+        if not message.get("custom")
+    ]
+
+
+def signals(dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
+    return [message["custom"] for message in dispatcher.messages if message.get("custom")]
 
 
 def slot_values(events: list[dict[str, Any]]) -> dict[str, Any]:

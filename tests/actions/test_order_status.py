@@ -13,29 +13,72 @@ from tests.actions.conftest import (
     form_tracker,
     lookup_over,
     responses,
+    signals,
     slot_values,
 )
 
 RIGHT_DIGITS = CUSTOMER.phone[-4:]
 
 
-async def _validate(
+async def _run_validation(
     tracker: Any, domain: dict[str, Any], shop: InMemoryShop | None = None, timeout: float = 2.0
-) -> tuple[dict[str, Any], list[str]]:
+) -> tuple[dict[str, Any], CollectingDispatcher]:
     dispatcher = CollectingDispatcher()
     action = ValidateOrderLookupForm(lookup_over(shop or InMemoryShop(), timeout=timeout))
     events = await action.run(dispatcher, tracker, domain)
-    return slot_values(events), responses(dispatcher)
+    return slot_values(events), dispatcher
+
+
+async def _validate(
+    tracker: Any, domain: dict[str, Any], shop: InMemoryShop | None = None, timeout: float = 2.0
+) -> tuple[dict[str, Any], list[str]]:
+    slots, dispatcher = await _run_validation(tracker, domain, shop, timeout)
+    return slots, responses(dispatcher)
 
 
 async def test_number_and_right_digits_in_one_message_verify_the_order(domain):
     tracker = form_tracker(new_slots={"order_number": "100245", "order_contact": RIGHT_DIGITS})
 
-    slots, said = await _validate(tracker, domain)
+    slots, dispatcher = await _run_validation(tracker, domain)
 
     assert slots["verified_orders"] == ["100245"]
     assert slots["order_contact"] == RIGHT_DIGITS
-    assert said == []
+    assert responses(dispatcher) == []
+    # The gateway hears who proved it, to link a Telegram account to that customer.
+    assert signals(dispatcher) == [
+        {"shopdesk_signal": {"type": "customer_verified", "customer_id": CUSTOMER.id}}
+    ]
+
+
+async def test_linked_customer_needs_no_proof_for_their_own_order(domain):
+    tracker = form_tracker(
+        new_slots={"order_number": "100245"}, metadata={"linked_customer_id": CUSTOMER.id}
+    )
+
+    slots, dispatcher = await _run_validation(tracker, domain)
+
+    assert slots["verified_orders"] == ["100245"]
+    assert dispatcher.messages == []
+
+
+async def test_linked_account_must_still_prove_another_customers_order(domain):
+    tracker = form_tracker(
+        new_slots={"order_number": "100245"}, metadata={"linked_customer_id": CUSTOMER.id + 1}
+    )
+
+    slots, dispatcher = await _run_validation(tracker, domain)
+
+    assert "verified_orders" not in slots
+    assert slots["order_number"] == "100245"
+    assert signals(dispatcher) == []
+
+
+async def test_a_wrong_proof_reports_no_verification(domain):
+    tracker = form_tracker(slots={"order_number": "100245"}, new_slots={"order_contact": "0000"})
+
+    _, dispatcher = await _run_validation(tracker, domain)
+
+    assert signals(dispatcher) == []
 
 
 async def test_email_is_compared_without_case(domain):

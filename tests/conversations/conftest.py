@@ -8,12 +8,25 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.fake_telegram import FakeTelegram
 from tests.support.stack import Stack, running_stack
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("stack")) as running:
+def telegram() -> Iterator[FakeTelegram]:
+    """The Bot API the stack's gateway polls, on loopback."""
+    with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, telegram: FakeTelegram) -> Iterator[Stack]:
+    telegram_env = {
+        "TELEGRAM_TOKEN": telegram.token,
+        "TELEGRAM_WEBHOOK_URL": "",
+        "SHOPDESK_TELEGRAM_API_URL": telegram.base_url,
+    }
+    with running_stack(tmp_path_factory.mktemp("stack"), extra_env=telegram_env) as running:
         yield running
 
 

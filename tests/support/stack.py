@@ -35,9 +35,53 @@ class Stack:
     shop_database_url: str
     database_url: str
     logs: Path
+    # Stop and start the engine and the action server, for tests of what happens meanwhile.
+    engine_control: ServiceControl
+    actions_control: ServiceControl
 
     def orders(self) -> list[dict[str, Any]]:
         return demo_orders(self.shop_database_url)
+
+
+class ServiceControl:
+    """One process of a running stack, which a test may stop and start again."""
+
+    def __init__(
+        self, name: str, args: list[str], env: dict[str, str], log: Path, ready_url: str
+    ) -> None:
+        self._name, self._args, self._env, self._log = name, args, env, log
+        self._ready_url = ready_url
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self._log.open("ab") as out:
+            self._process = subprocess.Popen(
+                self._args, cwd=ROOT, env=self._env, stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        """For the engine, until its model is loaded: its HTTP API answers before that."""
+        assert self._process is not None
+        _wait_for(self._ready_url, self._process, self._name, self._log, timeout)
+        if "/status" not in self._ready_url:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if httpx.get(self._ready_url, timeout=2).json().get("model_file"):
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"{self._name} loaded no model:\n{self._log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
 
 
 def _wait_for(
@@ -72,7 +116,8 @@ def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subpro
 
 
 @contextmanager
-def running_stack(workdir: Path) -> Iterator[Stack]:
+def running_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """`extra_env` reaches every process (a fake Telegram API's address, say)."""
     if not MODEL.exists():
         raise RuntimeError("models/shopdesk.tar.gz is missing: run `make train`")
     shop_db = f"sqlite:///{workdir / 'demo_shop.db'}"
@@ -99,6 +144,9 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
         "SHOPDESK_ENGINE_CHANNEL_TOKEN": tokens["channel"],
         "SHOPDESK_RASA_AUTH_TOKEN": tokens["rasa"],
         "SHOPDESK_ACTION_SERVER_TOKEN": tokens["actions"],
+        "SHOPDESK_WEBCHAT_SECRET": secrets.token_urlsafe(16),
+        "SHOPDESK_REPLAY_INTERVAL_SECONDS": "0.5",
+        **(extra_env or {}),
     }
     rasa = [
         str(ROOT / ".venv-rasa/bin/rasa"),
@@ -119,20 +167,28 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
     ]
     python = str(ROOT / ".venv/bin/python")
     with ExitStack() as stack:
-        actions = stack.enter_context(
-            _process([python, "-m", "bot.action_server"], env, workdir / "actions.log")
+        actions = ServiceControl(
+            "action server",
+            [python, "-m", "bot.action_server"],
+            env,
+            workdir / "actions.log",
+            f"http://127.0.0.1:{ports['actions']}/health",
         )
-        engine = stack.enter_context(_process(rasa, env, workdir / "rasa.log"))
+        actions.start()
+        stack.callback(actions.stop)
+        engine = ServiceControl(
+            "Rasa engine",
+            rasa,
+            env,
+            workdir / "rasa.log",
+            f"http://127.0.0.1:{ports['rasa']}/status?token={tokens['rasa']}",
+        )
+        engine.start()
+        stack.callback(engine.stop)
         gateway = stack.enter_context(
             _process([python, "-m", "bot.web"], env, workdir / "gateway.log")
         )
-        _wait_for(
-            f"http://127.0.0.1:{ports['actions']}/health",
-            actions,
-            "action server",
-            workdir / "actions.log",
-            60,
-        )
+        actions.wait_ready(60)
         _wait_for(
             f"http://127.0.0.1:{ports['gateway']}/healthz",
             gateway,
@@ -140,13 +196,7 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
             workdir / "gateway.log",
             60,
         )
-        _wait_for(
-            f"http://127.0.0.1:{ports['rasa']}/status?token={tokens['rasa']}",
-            engine,
-            "Rasa engine",
-            workdir / "rasa.log",
-            180,
-        )
+        engine.wait_ready()
         yield Stack(
             gateway_url=f"http://127.0.0.1:{ports['gateway']}",
             rasa_url=f"http://127.0.0.1:{ports['rasa']}",
@@ -154,4 +204,6 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
             shop_database_url=shop_db,
             database_url=env["DATABASE_URL"],
             logs=workdir,
+            engine_control=engine,
+            actions_control=actions,
         )

@@ -165,10 +165,14 @@ async def test_factory_builds_a_working_lookup(seeded_url: str, expected: DemoSh
     lookup = build_order_desk(settings)
     last4 = customer["phone"][-4:]
     wrong = f"{(int(last4) + 1) % 10_000:04d}"
-    assert await lookup.verify(row["number"], ContactProof("phone_last4", last4)) is True
-    assert await lookup.verify(row["number"], ContactProof("email", customer["email"])) is True
-    assert await lookup.verify(row["number"], ContactProof("phone_last4", wrong)) is False
-    assert await lookup.verify("999999", ContactProof("phone_last4", last4)) is False
+    assert await lookup.verify(row["number"], ContactProof("phone_last4", last4)) == customer["id"]
+    by_email = await lookup.verify(row["number"], ContactProof("email", customer["email"]))
+    assert by_email == customer["id"]
+    assert await lookup.verify(row["number"], ContactProof("phone_last4", wrong)) is None
+    assert await lookup.verify("999999", ContactProof("phone_last4", last4)) is None
+    assert await lookup.belongs_to(row["number"], customer["id"]) is True
+    assert await lookup.belongs_to(row["number"], customer["id"] + 1) is False
+    assert await lookup.belongs_to("999999", customer["id"]) is False
     report = await lookup.status_report(row["number"], today=TODAY)
     assert report is not None
     assert report.status is OrderStatus.OUT_FOR_DELIVERY

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from pydantic import SecretStr
 
-from bot.channels.engine import BotReply, EngineUnavailable
+from bot.channels.engine import BotReply, EngineTurn, EngineUnavailable
 from bot.channels.rasa_client import RasaEngine, parse_text
 from bot.settings import Settings
 from tests.support.ports import free_port
@@ -77,7 +77,7 @@ def _settings(rasa_url: str, timeout: float = 5.0) -> Settings:
     )
 
 
-async def _send(settings: Settings, text: str = "hello") -> list[BotReply]:
+async def _turn(settings: Settings, text: str = "hello") -> EngineTurn:
     engine = RasaEngine(settings)
     try:
         return await engine.send(
@@ -85,6 +85,10 @@ async def _send(settings: Settings, text: str = "hello") -> list[BotReply]:
         )
     finally:
         await engine.aclose()
+
+
+async def _send(settings: Settings, text: str = "hello") -> list[BotReply]:
+    return (await _turn(settings, text)).replies
 
 
 async def test_replies_come_back_and_the_request_is_authenticated(fake_rasa: FakeRasa) -> None:
@@ -115,6 +119,27 @@ async def test_replies_come_back_and_the_request_is_authenticated(fake_rasa: Fak
         "message": "Where is my parcel?",
         "metadata": {"channel": "api", "role": "customer"},
     }
+
+
+@pytest.mark.parametrize(
+    ("custom", "verified"),
+    [
+        ({"shopdesk_signal": {"type": "customer_verified", "customer_id": 42}}, [42]),
+        ({"shopdesk_signal": {"type": "customer_verified", "customer_id": "42"}}, []),
+        ({"shopdesk_signal": {"type": "customer_verified", "customer_id": True}}, []),
+        ({"shopdesk_signal": {"type": "something_else", "customer_id": 42}}, []),
+        ({"kind": "map"}, []),
+    ],
+)
+async def test_only_a_well_formed_verification_signal_is_taken_and_never_shown(
+    fake_rasa: FakeRasa, custom: dict[str, object], verified: list[int]
+) -> None:
+    fake_rasa.answer_json([{"custom": custom}, {"text": "Here it is."}])
+
+    turn = await _turn(_settings(fake_rasa.url))
+
+    assert turn.replies == [BotReply(text="Here it is.")]
+    assert [signal.customer_id for signal in turn.verified_customers] == verified
 
 
 async def test_a_reply_with_only_buttons_keeps_them(fake_rasa: FakeRasa) -> None:

@@ -1,78 +1,32 @@
-"""The relay: stored first, engine second, honest apology when the engine is down."""
+"""The relay: stored first, engine second, honest apology when the engine is down,
+kept messages answered in order once it is back."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.engine import BotReply, EngineUnavailable
+from bot.channels.engine import BotReply
 from bot.channels.relay import (
     ENGINE_DOWN_REPLY,
     ConversationLocks,
+    Relay,
     invalid_text_reason,
-    relay_customer_message,
 )
+from bot.storage.accounts import current_conversation, get_or_create_account
 from bot.storage.conversations import create_conversation, list_messages
 from bot.storage.db import make_engine, make_session_factory
 from bot.storage.migrate import upgrade
-from bot.storage.tables import Button
+from bot.storage.tables import Button, ChannelAccount
+from tests.support.engines import EngineCall, ScriptedEngine
 
+_THIRTY_MINUTES = timedelta(minutes=30)
 PERSONAL_TEXT = "my phone is 13800001234, mail li.wei@example.com"
-
-
-@dataclass
-class EngineCall:
-    conversation_id: str
-    text: str
-    metadata: dict[str, object]
-    # What the database held for this conversation while the engine was thinking.
-    stored_states: list[tuple[str | None, str]]
-
-
-@dataclass
-class RecordingEngine:
-    """Answers with `replies` and records what it was sent and what was already stored."""
-
-    session_factory: sessionmaker[Session]
-    replies: list[BotReply] = field(default_factory=list)
-    delay_seconds: float = 0.0
-    calls: list[EngineCall] = field(default_factory=list)
-    active: int = 0
-    most_active: int = 0
-
-    async def send(
-        self, *, conversation_id: str, text: str, metadata: dict[str, object]
-    ) -> list[BotReply]:
-        self.active += 1
-        self.most_active = max(self.most_active, self.active)
-        with self.session_factory() as session:
-            stored = [
-                (m.text, m.delivery_state)
-                for m in list_messages(session, conversation_id=conversation_id)
-            ]
-        self.calls.append(EngineCall(conversation_id, text, metadata, stored))
-        await asyncio.sleep(self.delay_seconds)
-        self.active -= 1
-        return self.replies
-
-
-class UnreachableEngine:
-    async def send(
-        self, *, conversation_id: str, text: str, metadata: dict[str, object]
-    ) -> list[BotReply]:
-        raise EngineUnavailable("engine unreachable (ConnectError)")
-
-
-class BrokenEngine:
-    async def send(
-        self, *, conversation_id: str, text: str, metadata: dict[str, object]
-    ) -> list[BotReply]:
-        raise RuntimeError("a bug in an engine adapter")
 
 
 @pytest.fixture
@@ -88,6 +42,14 @@ def _new_conversation(session_factory: sessionmaker[Session]) -> str:
         return create_conversation(session, channel="api")[0].id
 
 
+def _telegram_conversation(session_factory: sessionmaker[Session], chat_id: str) -> str:
+    with session_factory.begin() as session:
+        account = get_or_create_account(session, channel="telegram", external_id=chat_id)
+        return current_conversation(
+            session, account=account, idle_after=_THIRTY_MINUTES
+        ).conversation.id
+
+
 def _transcript(
     session_factory: sessionmaker[Session], conversation_id: str
 ) -> list[tuple[object, ...]]:
@@ -98,38 +60,53 @@ def _transcript(
         ]
 
 
+async def _say(relay: Relay, conversation_id: str, text: str, channel: str = "api") -> list[str]:
+    accepted = await relay.accept(
+        conversation_id=conversation_id,
+        channel=channel,  # type: ignore[arg-type]
+        text=text,
+    )
+    produced = await relay.answer(conversation_id=conversation_id, up_to=accepted.message.id)
+    return [message.text or "" for message in produced]
+
+
 async def test_message_is_stored_before_the_engine_sees_it_then_answered(
     session_factory: sessionmaker[Session],
 ) -> None:
     conversation_id = _new_conversation(session_factory)
     buttons: list[Button] = [{"title": "Track it", "payload": "/track_order"}]
-    engine = RecordingEngine(
-        session_factory, replies=[BotReply(text="Let me check."), BotReply("Which?", buttons)]
+    seen_while_thinking: list[list[tuple[object, ...]]] = []
+    engine = ScriptedEngine(
+        answer=lambda text: [BotReply(text="Let me check."), BotReply("Which?", buttons)],
+        before_answer=lambda call: seen_while_thinking.append(
+            _transcript(session_factory, call.conversation_id)
+        ),
     )
+    relay = Relay(session_factory=session_factory, engine=engine)
 
-    outcome = await relay_customer_message(
-        session_factory=session_factory,
-        engine=engine,
-        locks=ConversationLocks(),
-        conversation_id=conversation_id,
-        channel="api",
-        text="Where is my order?",
+    accepted = await relay.accept(
+        conversation_id=conversation_id, channel="api", text="Where is my order?"
     )
+    produced = await relay.answer(conversation_id=conversation_id)
 
-    [call] = engine.calls
-    assert call.stored_states == [("Where is my order?", "received")]
-    assert call.metadata == {
-        "channel": "api",
-        "conversation_id": conversation_id,
-        "role": "customer",
-    }
-    assert call.conversation_id == conversation_id
-    assert outcome.engine_answered
-    assert outcome.replies == [BotReply(text="Let me check."), BotReply("Which?", buttons)]
+    assert not accepted.duplicate
+    assert seen_while_thinking == [[("in", "customer", "Where is my order?", None, "received")]]
+    assert engine.calls == [
+        EngineCall(
+            conversation_id,
+            "Where is my order?",
+            {"channel": "api", "conversation_id": conversation_id, "role": "customer"},
+        )
+    ]
+    assert [(m.sender, m.text, m.buttons) for m in produced] == [
+        ("bot", "Let me check.", []),
+        ("bot", "Which?", buttons),
+    ]
+    # Stored "queued": the channel marks them delivered once the customer has them.
     assert _transcript(session_factory, conversation_id) == [
         ("in", "customer", "Where is my order?", None, "processed"),
-        ("out", "bot", "Let me check.", None, "sent"),
-        ("out", "bot", "Which?", buttons, "sent"),
+        ("out", "bot", "Let me check.", None, "queued"),
+        ("out", "bot", "Which?", buttons, "queued"),
     ]
 
 
@@ -138,16 +115,9 @@ async def test_slash_text_reaches_the_engine_as_text_but_is_stored_as_typed(
     session_factory: sessionmaker[Session], typed: str
 ) -> None:
     conversation_id = _new_conversation(session_factory)
-    engine = RecordingEngine(session_factory, replies=[BotReply(text="Sorry?")])
+    engine = ScriptedEngine()
 
-    await relay_customer_message(
-        session_factory=session_factory,
-        engine=engine,
-        locks=ConversationLocks(),
-        conversation_id=conversation_id,
-        channel="api",
-        text=typed,
-    )
+    await _say(Relay(session_factory=session_factory, engine=engine), conversation_id, typed)
 
     assert engine.calls[0].text == "\u200b" + typed
     assert _transcript(session_factory, conversation_id)[0][2] == typed
@@ -157,102 +127,165 @@ async def test_ordinary_text_reaches_the_engine_unchanged(
     session_factory: sessionmaker[Session],
 ) -> None:
     conversation_id = _new_conversation(session_factory)
-    engine = RecordingEngine(session_factory)
+    engine = ScriptedEngine(answer=lambda text: [])
 
-    await relay_customer_message(
-        session_factory=session_factory,
-        engine=engine,
-        locks=ConversationLocks(),
-        conversation_id=conversation_id,
-        channel="api",
-        text="refund 50/50?",
-    )
+    await _say(Relay(session_factory=session_factory, engine=engine), conversation_id, "50/50?")
 
-    assert engine.calls[0].text == "refund 50/50?"
+    assert engine.calls[0].text == "50/50?"
     assert _transcript(session_factory, conversation_id) == [
-        ("in", "customer", "refund 50/50?", None, "processed")
+        ("in", "customer", "50/50?", None, "processed")
     ]
 
 
-@pytest.mark.parametrize("engine", [UnreachableEngine(), BrokenEngine()], ids=["down", "broken"])
+@pytest.mark.parametrize("failure", ["down", "broken"])
 async def test_engine_failure_keeps_the_message_pending_and_says_so(
-    session_factory: sessionmaker[Session], engine: object, caplog: pytest.LogCaptureFixture
+    session_factory: sessionmaker[Session], failure: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     conversation_id = _new_conversation(session_factory)
+    engine = ScriptedEngine(down=failure == "down", broken=failure == "broken")
     caplog.set_level(logging.DEBUG)
 
-    outcome = await relay_customer_message(
-        session_factory=session_factory,
-        engine=engine,  # type: ignore[arg-type]
-        locks=ConversationLocks(),
-        conversation_id=conversation_id,
-        channel="api",
-        text=PERSONAL_TEXT,
+    said = await _say(
+        Relay(session_factory=session_factory, engine=engine), conversation_id, PERSONAL_TEXT
     )
 
-    assert not outcome.engine_answered
-    assert outcome.replies == [BotReply(text=ENGINE_DOWN_REPLY)]
+    assert said == [ENGINE_DOWN_REPLY]
     assert ENGINE_DOWN_REPLY == (
         "Sorry, we're having trouble answering right now. "
-        "Your message is saved and we'll reply as soon as we can."
+        "Your message is kept and we'll reply as soon as we're back."
     )
     assert _transcript(session_factory, conversation_id) == [
         ("in", "customer", PERSONAL_TEXT, None, "pending"),
-        ("out", "system", ENGINE_DOWN_REPLY, None, "sent"),
+        ("out", "system", ENGINE_DOWN_REPLY, None, "queued"),
     ]
     assert conversation_id in caplog.text
     assert "13800001234" not in caplog.text
     assert "li.wei@example.com" not in caplog.text
 
 
+async def test_kept_messages_are_answered_in_order_once_the_engine_is_back(
+    session_factory: sessionmaker[Session],
+) -> None:
+    conversation_id = _new_conversation(session_factory)
+    engine = ScriptedEngine(down=True)
+    relay = Relay(session_factory=session_factory, engine=engine)
+
+    first = await _say(relay, conversation_id, "first")
+    second = await _say(relay, conversation_id, "second")
+    retried_while_down = await relay.answer(conversation_id=conversation_id)
+    engine.down = False
+    third = await _say(relay, conversation_id, "third")
+    again = await relay.answer(conversation_id=conversation_id)
+
+    # One apology per message when it is first kept; retrying while down says nothing.
+    assert first == second == [ENGINE_DOWN_REPLY]
+    assert retried_while_down == []
+    # The next message waits behind the kept ones, which are answered first, in order.
+    assert third == ["echo: first", "echo: second", "echo: third"]
+    assert [call.text for call in engine.calls] == ["first", "second", "third"]
+    assert again == []
+    states = [(m[2], m[4]) for m in _transcript(session_factory, conversation_id)]
+    assert states == [
+        ("first", "processed"),
+        (ENGINE_DOWN_REPLY, "queued"),
+        ("second", "processed"),
+        (ENGINE_DOWN_REPLY, "queued"),
+        ("third", "processed"),
+        ("echo: first", "queued"),
+        ("echo: second", "queued"),
+        ("echo: third", "queued"),
+    ]
+
+
+async def test_a_message_sent_twice_with_one_client_id_is_stored_and_answered_once(
+    session_factory: sessionmaker[Session],
+) -> None:
+    conversation_id = _new_conversation(session_factory)
+    engine = ScriptedEngine()
+    relay = Relay(session_factory=session_factory, engine=engine)
+
+    first = await relay.accept(
+        conversation_id=conversation_id, channel="webchat", text="hi", client_message_id="c-000001"
+    )
+    await relay.answer(conversation_id=conversation_id)
+    again = await relay.accept(
+        conversation_id=conversation_id, channel="webchat", text="hi", client_message_id="c-000001"
+    )
+    await relay.answer(conversation_id=conversation_id)
+
+    assert again.duplicate and not first.duplicate
+    assert again.message.id == first.message.id
+    assert len(engine.calls) == 1
+    assert [m[2] for m in _transcript(session_factory, conversation_id)] == ["hi", "echo: hi"]
+
+
+async def test_a_request_gets_the_replies_to_its_own_message(
+    session_factory: sessionmaker[Session],
+) -> None:
+    conversation_id = _new_conversation(session_factory)
+    relay = Relay(session_factory=session_factory, engine=ScriptedEngine(delay_seconds=0.05))
+
+    results = await asyncio.gather(*(_say(relay, conversation_id, t) for t in ("a", "b", "c")))
+
+    assert sorted(results) == [["echo: a"], ["echo: b"], ["echo: c"]]
+
+
+async def test_a_verified_telegram_customer_is_linked_and_told_to_the_engine_next_time(
+    session_factory: sessionmaker[Session],
+) -> None:
+    conversation_id = _telegram_conversation(session_factory, "5001")
+    engine = ScriptedEngine(verifies=lambda text: 42 if text == "4521" else None)
+    relay = Relay(session_factory=session_factory, engine=engine)
+
+    await _say(relay, conversation_id, "order 100245", channel="telegram")
+    await _say(relay, conversation_id, "4521", channel="telegram")
+    await _say(relay, conversation_id, "and my other order?", channel="telegram")
+
+    assert [call.metadata.get("linked_customer_id") for call in engine.calls] == [None, None, 42]
+    with session_factory() as session:
+        account = session.query(ChannelAccount).filter_by(external_id="5001").one()
+        assert account.customer_id == 42
+
+
+async def test_web_chat_sessions_are_never_linked(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory.begin() as session:
+        account = get_or_create_account(session, channel="webchat", external_id="browser-1")
+        conversation_id = current_conversation(
+            session, account=account, idle_after=_THIRTY_MINUTES
+        ).conversation.id
+    engine = ScriptedEngine(verifies=lambda text: 42)
+    relay = Relay(session_factory=session_factory, engine=engine)
+
+    await _say(relay, conversation_id, "4521", channel="webchat")
+    await _say(relay, conversation_id, "again", channel="webchat")
+
+    assert "linked_customer_id" not in engine.calls[1].metadata
+
+
 async def test_messages_of_one_conversation_reach_the_engine_one_at_a_time(
     session_factory: sessionmaker[Session],
 ) -> None:
     conversation_id = _new_conversation(session_factory)
-    engine = RecordingEngine(session_factory, replies=[BotReply("ok")], delay_seconds=0.05)
-    locks = ConversationLocks()
+    engine = ScriptedEngine(delay_seconds=0.05)
+    relay = Relay(session_factory=session_factory, engine=engine)
 
-    await asyncio.gather(
-        *(
-            relay_customer_message(
-                session_factory=session_factory,
-                engine=engine,
-                locks=locks,
-                conversation_id=conversation_id,
-                channel="api",
-                text=text,
-            )
-            for text in ("first", "second", "third")
-        )
-    )
+    await asyncio.gather(*(_say(relay, conversation_id, t) for t in ("first", "second", "third")))
 
     assert engine.most_active == 1
-    # Each call saw every earlier message already answered.
-    assert [len(call.stored_states) for call in engine.calls] == [1, 3, 5]
     states = [state for *_, state in _transcript(session_factory, conversation_id)]
-    assert states == ["processed", "sent"] * 3
+    assert sorted(states) == ["processed"] * 3 + ["queued"] * 3
 
 
 async def test_different_conversations_do_not_wait_for_each_other(
     session_factory: sessionmaker[Session],
 ) -> None:
     conversations = [_new_conversation(session_factory) for _ in range(2)]
-    engine = RecordingEngine(session_factory, replies=[BotReply("ok")], delay_seconds=0.2)
-    locks = ConversationLocks()
+    engine = ScriptedEngine(delay_seconds=0.2)
+    relay = Relay(session_factory=session_factory, engine=engine)
 
-    await asyncio.gather(
-        *(
-            relay_customer_message(
-                session_factory=session_factory,
-                engine=engine,
-                locks=locks,
-                conversation_id=conversation_id,
-                channel="api",
-                text="hello",
-            )
-            for conversation_id in conversations
-        )
-    )
+    await asyncio.gather(*(_say(relay, c, "hello") for c in conversations))
 
     assert engine.most_active == 2
 

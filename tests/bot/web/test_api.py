@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from bot.channels.engine import BotReply, EngineUnavailable
+from bot.channels.engine import BotReply, EngineTurn, EngineUnavailable
 from bot.channels.relay import ENGINE_DOWN_REPLY
 from bot.settings import Settings
 from bot.storage.tables import Button
@@ -40,11 +41,16 @@ class FakeEngine:
 
     async def send(
         self, *, conversation_id: str, text: str, metadata: dict[str, object]
-    ) -> list[BotReply]:
+    ) -> EngineTurn:
         self.calls.append((conversation_id, text, metadata))
         if self.down:
             raise EngineUnavailable("engine unreachable (ConnectError)")
-        return [BotReply(text="Hello! How can I help?"), BotReply("Choose:", list(BUTTONS))]
+        return EngineTurn(
+            [BotReply(text="Hello! How can I help?"), BotReply("Choose:", list(BUTTONS))]
+        )
+
+    async def ready(self) -> bool:
+        return not self.down
 
 
 @pytest.fixture
@@ -131,8 +137,8 @@ def test_a_message_is_answered_and_both_sides_are_stored(
     assert engine.calls == [(conversation_id, EMAIL_TEXT, metadata)]
     assert _stored_messages(db) == [
         (conversation_id, "in", "customer", EMAIL_TEXT, "api", "processed"),
-        (conversation_id, "out", "bot", "Hello! How can I help?", "api", "sent"),
-        (conversation_id, "out", "bot", "Choose:", "api", "sent"),
+        (conversation_id, "out", "bot", "Hello! How can I help?", "api", "delivered"),
+        (conversation_id, "out", "bot", "Choose:", "api", "delivered"),
     ]
     assert "li.wei@example.com" not in caplog.text
     assert auth["Authorization"].removeprefix("Bearer ") not in caplog.text
@@ -149,7 +155,7 @@ def test_an_unreachable_engine_gets_an_honest_reply_and_a_pending_message(
     assert answer == (200, {"messages": [{"text": ENGINE_DOWN_REPLY, "buttons": []}]})
     assert _stored_messages(db) == [
         (conversation_id, "in", "customer", "hello?", "api", "pending"),
-        (conversation_id, "out", "system", ENGINE_DOWN_REPLY, "api", "sent"),
+        (conversation_id, "out", "system", ENGINE_DOWN_REPLY, "api", "delivered"),
     ]
 
 
@@ -275,10 +281,10 @@ def test_the_transcript_lists_every_message_of_the_conversation(
     fields = ("direction", "sender", "text", "buttons", "delivery_state")
     assert [tuple(m[f] for f in fields) for m in messages] == [
         ("in", "customer", "/start", [], "processed"),
-        ("out", "bot", "Hello! How can I help?", [], "sent"),
-        ("out", "bot", "Choose:", BUTTONS, "sent"),
+        ("out", "bot", "Hello! How can I help?", [], "delivered"),
+        ("out", "bot", "Choose:", BUTTONS, "delivered"),
         ("in", "customer", "still there?", [], "pending"),
-        ("out", "system", ENGINE_DOWN_REPLY, [], "sent"),
+        ("out", "system", ENGINE_DOWN_REPLY, [], "delivered"),
     ]
     assert [m["id"] for m in messages] == sorted(m["id"] for m in messages)
     times = [datetime.fromisoformat(m["created_at"]) for m in messages]
@@ -297,3 +303,49 @@ def test_an_unexpected_failure_is_a_plain_500(
     assert answer == (500, {"detail": "internal error"})
     assert "unhandled" in caplog.text
     assert "13800001234" not in caplog.text
+
+
+def test_kept_messages_are_answered_by_the_replayer_when_the_engine_returns(
+    database_url: str, db: sa.Connection
+) -> None:
+    engine = FakeEngine(down=True)
+    settings = Settings(
+        database_url=database_url, engine_channel_token=SecretStr("t"), replay_interval_seconds=0.1
+    )
+    with TestClient(create_app(settings, engine=engine)) as client:
+        conversation_id, auth = _start(client)
+        _say(client, conversation_id, auth, "anyone there?")
+        engine.down = False
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(_stored_messages(db)) < 4:
+            time.sleep(0.05)
+
+    assert _stored_messages(db) == [
+        (conversation_id, "in", "customer", "anyone there?", "api", "processed"),
+        (conversation_id, "out", "system", ENGINE_DOWN_REPLY, "api", "delivered"),
+        # Stored for the client, which reads them with GET .../messages.
+        (conversation_id, "out", "bot", "Hello! How can I help?", "api", "queued"),
+        (conversation_id, "out", "bot", "Choose:", "api", "queued"),
+    ]
+
+
+def test_an_idle_conversation_is_closed_and_refuses_more_messages(
+    database_url: str, engine: FakeEngine, db: sa.Connection
+) -> None:
+    settings = Settings(
+        database_url=database_url, engine_channel_token=SecretStr("t"), conversation_idle_minutes=30
+    )
+    with TestClient(create_app(settings, engine=engine)) as client:
+        conversation_id, auth = _start(client)
+        _say(client, conversation_id, auth, "hi")
+        an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        db.execute(sa.text("UPDATE conversations SET last_activity_at = :t"), {"t": an_hour_ago})
+        db.commit()
+
+        status, body = _say(client, conversation_id, auth, "still there?")
+
+    assert status == 409
+    assert body["detail"].startswith("this conversation has ended")
+    assert len(engine.calls) == 1
+    db.rollback()
+    assert db.execute(sa.text("SELECT close_reason FROM conversations")).scalar() == "idle"

@@ -1,0 +1,31 @@
+"""What actions and the gateway tell each other besides the conversation itself.
+
+The gateway puts facts about the user in each message's metadata (channel, and the
+customer a Telegram account was linked to); the engine's only input channel takes
+messages from the gateway alone, so actions can trust that metadata. The other way,
+an action reports a successful verification as a custom message, which only actions
+can produce and which the gateway never shows to the customer.
+"""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+# Must match bot/channels/rasa_client.py, which reads it on the gateway's side.
+SIGNAL_KEY = "shopdesk_signal"
+
+
+def linked_customer_id(tracker: Tracker) -> int | None:
+    """The shop customer the gateway says this account proved to be, if any."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    value = metadata.get("linked_customer_id") if isinstance(metadata, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
+def report_customer_verified(dispatcher: CollectingDispatcher, customer_id: int) -> None:
+    dispatcher.utter_message(
+        json_message={SIGNAL_KEY: {"type": "customer_verified", "customer_id": customer_id}}
+    )

@@ -1,0 +1,336 @@
+"""The web chat channel: one WebSocket per open page, speaking docs/webchat-protocol.md.
+
+A customer message is stored and acknowledged before the bot works on it, and the
+answer runs in its own task: a page that closes mid-turn loses nothing, because
+replies are stored and come back as history when the page reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from bot.channels.relay import Relay, StoredMessage, invalid_text_reason
+from bot.channels.session_tokens import issue_token, new_session_id, session_id_from
+from bot.storage.accounts import current_conversation, get_account, get_or_create_account
+from bot.storage.conversations import list_messages, mark_delivered_up_to
+
+logger = logging.getLogger(__name__)
+
+CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+def message_frame(message: StoredMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "sender": message.sender,
+        "text": message.text,
+        "buttons": message.buttons,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+class Connection:
+    """One open page; sends are serialised because several tasks write to it."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+        self.conversation_id: str | None = None
+        self._send_lock = asyncio.Lock()
+
+    async def send(self, frame: dict[str, Any]) -> bool:
+        """False if the page has gone; the caller's messages stay stored for its return."""
+        try:
+            async with self._send_lock:
+                await self.websocket.send_text(json.dumps(frame, ensure_ascii=False))
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return False
+        return True
+
+
+class WebChatHub:
+    """Open pages by conversation; the web chat's `Delivery` for replies made elsewhere."""
+
+    def __init__(self) -> None:
+        self._pages: defaultdict[str, set[Connection]] = defaultdict(set)
+
+    def attach(self, connection: Connection, conversation_id: str) -> None:
+        self.detach(connection)
+        connection.conversation_id = conversation_id
+        self._pages[conversation_id].add(connection)
+
+    def detach(self, connection: Connection) -> None:
+        if connection.conversation_id is None:
+            return
+        pages = self._pages.get(connection.conversation_id)
+        if pages is not None:
+            pages.discard(connection)
+            if not pages:
+                del self._pages[connection.conversation_id]
+
+    async def broadcast(
+        self, conversation_id: str, frame: dict[str, Any], *, exclude: Connection | None = None
+    ) -> None:
+        for connection in list(self._pages.get(conversation_id, ())):
+            if connection is not exclude:
+                await connection.send(frame)
+
+    async def deliver(self, conversation_id: str, messages: Sequence[StoredMessage]) -> None:
+        """Pushes to every open page; the page's `delivered` frame marks them delivered."""
+        for message in messages:
+            await self.broadcast(
+                conversation_id, {"type": "message", "message": message_frame(message)}
+            )
+
+
+@dataclass(frozen=True)
+class _Session:
+    token: str
+    account_id: int
+    conversation_id: str
+    new_conversation: bool
+
+
+def _open_session(
+    session_factory: sessionmaker[Session], *, secret: str, token: object, idle_after: timedelta
+) -> _Session:
+    session_id = session_id_from(secret, token) or new_session_id()
+    with session_factory.begin() as session:
+        account = get_or_create_account(session, channel="webchat", external_id=session_id)
+        current = current_conversation(session, account=account, idle_after=idle_after)
+        return _Session(
+            token=issue_token(secret, session_id),
+            account_id=account.id,
+            conversation_id=current.conversation.id,
+            new_conversation=current.previous_id is not None,
+        )
+
+
+def _history(
+    session_factory: sessionmaker[Session], *, conversation_id: str, after_id: int
+) -> list[StoredMessage]:
+    with session_factory() as session:
+        return [
+            StoredMessage.from_row(message)
+            for message in list_messages(
+                session, conversation_id=conversation_id, after_id=after_id
+            )
+        ]
+
+
+def _mark_delivered(
+    session_factory: sessionmaker[Session], *, conversation_id: str, up_to: int
+) -> None:
+    with session_factory.begin() as session:
+        mark_delivered_up_to(session, conversation_id=conversation_id, up_to=up_to)
+
+
+def _current_conversation_id(
+    session_factory: sessionmaker[Session], *, account_id: int, idle_after: timedelta
+) -> str:
+    with session_factory.begin() as session:
+        account = get_account(session, account_id=account_id)
+        if account is None:
+            raise LookupError(f"no channel account {account_id}")
+        return current_conversation(session, account=account, idle_after=idle_after).conversation.id
+
+
+class WebChatSession:
+    """Serves one WebSocket from `hello` to close."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        *,
+        hub: WebChatHub,
+        relay: Relay,
+        session_factory: sessionmaker[Session],
+        secret: str,
+        idle_after: timedelta,
+        max_chars: int,
+        tasks: set[asyncio.Task[None]],
+    ) -> None:
+        self._connection = Connection(websocket)
+        self._hub = hub
+        self._relay = relay
+        self._session_factory = session_factory
+        self._secret = secret
+        self._idle_after = idle_after
+        self._max_chars = max_chars
+        self._max_frame_bytes = max_chars * 12 + 1024
+        self._tasks = tasks
+        self._account_id: int | None = None
+
+    async def serve(self) -> None:
+        await self._connection.websocket.accept()
+        try:
+            while True:
+                raw = await self._connection.websocket.receive_text()
+                await self._on_frame(raw)
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # the page went away; what it sent is stored, what it missed comes back
+        finally:
+            self._hub.detach(self._connection)
+
+    async def _error(self, code: str, detail: str, client_id: str | None = None) -> None:
+        frame: dict[str, Any] = {"type": "error", "code": code, "detail": detail}
+        if client_id is not None:
+            frame["client_id"] = client_id
+        await self._connection.send(frame)
+
+    async def _on_frame(self, raw: str) -> None:
+        if len(raw.encode("utf-8", "surrogatepass")) > self._max_frame_bytes:
+            await self._error(
+                "frame_too_large",
+                f"message is too large; text may have at most {self._max_chars} characters",
+                _client_id_in(raw),
+            )
+            return
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            frame = None
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self._error("bad_frame", 'frames must be JSON objects with a "type"')
+            return
+        kind = frame["type"]
+        if kind == "hello":
+            await self._on_hello(frame)
+        elif self._account_id is None:
+            await self._error("hello_required", "send hello first")
+        elif kind == "message":
+            await self._on_message(frame)
+        elif kind == "delivered":
+            await self._on_delivered(frame)
+        elif kind == "ping":
+            await self._connection.send({"type": "pong"})
+        else:
+            await self._error("bad_frame", f"unknown frame type {kind[:40]!r}")
+
+    async def _on_hello(self, frame: dict[str, Any]) -> None:
+        last_seen = frame.get("last_seen", 0)
+        if isinstance(last_seen, bool) or not isinstance(last_seen, int) or last_seen < 0:
+            await self._error("bad_frame", "last_seen must be a non-negative integer")
+            return
+        opened = await asyncio.to_thread(
+            _open_session,
+            self._session_factory,
+            secret=self._secret,
+            token=frame.get("session"),
+            idle_after=self._idle_after,
+        )
+        self._account_id = opened.account_id
+        self._hub.attach(self._connection, opened.conversation_id)
+        await self._connection.send(
+            {
+                "type": "welcome",
+                "session": opened.token,
+                "conversation_id": opened.conversation_id,
+                "idle_timeout_seconds": int(self._idle_after.total_seconds()),
+            }
+        )
+        if opened.new_conversation:
+            await self._connection.send(
+                {
+                    "type": "conversation",
+                    "conversation_id": opened.conversation_id,
+                    "reason": "idle",
+                }
+            )
+        history = await asyncio.to_thread(
+            _history,
+            self._session_factory,
+            conversation_id=opened.conversation_id,
+            after_id=last_seen,
+        )
+        for message in history:
+            await self._connection.send({"type": "message", "message": message_frame(message)})
+
+    async def _on_message(self, frame: dict[str, Any]) -> None:
+        client_id, text = frame.get("client_id"), frame.get("text")
+        if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
+            await self._error(
+                "bad_frame", "client_id must be 8 to 64 characters of A-Z a-z 0-9 _ -"
+            )
+            return
+        if not isinstance(text, str):
+            await self._error("invalid_text", "text must be a string", client_id)
+            return
+        reason = invalid_text_reason(text, max_chars=self._max_chars)
+        if reason is not None:
+            await self._error("invalid_text", reason, client_id)
+            return
+        conversation_id = await self._conversation_for_new_message()
+        accepted = await self._relay.accept(
+            conversation_id=conversation_id,
+            channel="webchat",
+            text=text,
+            client_message_id=client_id,
+        )
+        await self._connection.send(
+            {"type": "ack", "client_id": client_id, "message": message_frame(accepted.message)}
+        )
+        if not accepted.duplicate:
+            # Also to the customer's other open pages (tabs) of this conversation.
+            await self._hub.broadcast(
+                conversation_id,
+                {"type": "message", "message": message_frame(accepted.message)},
+                exclude=self._connection,
+            )
+            task = asyncio.create_task(self._answer(conversation_id, accepted.message.id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _conversation_for_new_message(self) -> str:
+        """The idle timeout may have closed the conversation since `hello`."""
+        assert self._account_id is not None
+        conversation_id = await asyncio.to_thread(
+            _current_conversation_id,
+            self._session_factory,
+            account_id=self._account_id,
+            idle_after=self._idle_after,
+        )
+        if conversation_id != self._connection.conversation_id:
+            self._hub.attach(self._connection, conversation_id)
+            await self._connection.send(
+                {"type": "conversation", "conversation_id": conversation_id, "reason": "idle"}
+            )
+        return conversation_id
+
+    async def _answer(self, conversation_id: str, message_id: int) -> None:
+        """Runs apart from the socket, so a closed page does not cancel the turn."""
+        await self._hub.broadcast(conversation_id, {"type": "typing", "on": True})
+        try:
+            produced = await self._relay.answer(conversation_id=conversation_id, up_to=message_id)
+            await self._hub.deliver(conversation_id, produced)
+        finally:
+            await self._hub.broadcast(conversation_id, {"type": "typing", "on": False})
+
+    async def _on_delivered(self, frame: dict[str, Any]) -> None:
+        up_to = frame.get("up_to")
+        if isinstance(up_to, bool) or not isinstance(up_to, int) or up_to < 0:
+            await self._error("bad_frame", "up_to must be a non-negative integer")
+            return
+        assert self._connection.conversation_id is not None
+        await asyncio.to_thread(
+            _mark_delivered,
+            self._session_factory,
+            conversation_id=self._connection.conversation_id,
+            up_to=up_to,
+        )
+
+
+def _client_id_in(raw: str) -> str | None:
+    """The client_id of an oversized frame, so the page can drop just that message."""
+    found = re.search(r'"client_id"\s*:\s*"([A-Za-z0-9_-]{8,64})"', raw)
+    return found.group(1) if found else None
