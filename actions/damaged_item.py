@@ -15,6 +15,8 @@ from actions import services
 from actions.verified import VerifiedOrderAction
 from bot.domain.aftersales import RefundStatus, Resolution
 from bot.domain.claims import assess_claim, describe_claim, description_problem, parse_resolution
+from bot.domain.handoff import HandoffReason, claim_needs_person
+from bot.domain.money import cny
 from bot.domain.order_desk import OrderFile
 from bot.domain.refunds import RefundPlan, expected_refund_date, refund_method
 
@@ -94,4 +96,20 @@ class ActionFileQualityClaim(VerifiedOrderAction):
                 ),
             )
         dispatcher.utter_message(text=describe_claim(claim, eligibility))
-        return [SlotSet("damage_description", None), SlotSet("claim_resolution", None)]
+        cleared: list[EventType] = [
+            SlotSet("damage_description", None),
+            SlotSet("claim_resolution", None),
+        ]
+        if not claim_needs_person(services.policy(), eligibility.value):
+            return cleared
+        # Above the value the shop lets the bot settle alone, a person reviews the claim.
+        dispatcher.utter_message(
+            text=f"Because of the value of this claim ({cny(eligibility.value)}), a person from "
+            "our team will review it with you."
+        )
+        return [
+            *cleared,
+            SlotSet("handoff_reason", HandoffReason.POLICY.value),
+            SlotSet("handoff_detail", f"quality claim {claim.id} of {cny(eligibility.value)}"),
+            FollowupAction("action_hand_off"),
+        ]

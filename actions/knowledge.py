@@ -12,10 +12,12 @@ import re
 from typing import Protocol
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import services
+from bot.domain.handoff import HandoffReason, should_hand_off_after_fallbacks
 from bot.knowledge.retriever import SearchHit, get_retriever, is_confident
 from bot.settings import get_settings
 
@@ -52,6 +54,19 @@ def _question(tracker: Tracker) -> str:
     return str(tracker.latest_message.get("text") or "").replace(ZERO_WIDTH_SPACE, "").strip()
 
 
+def fallbacks_in_a_row(tracker: Tracker) -> int:
+    """How many of the customer's latest messages in a row the NLU could not place."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent != "nlu_fallback":
+            break
+        count += 1
+    return count
+
+
 def answer_text(hit: SearchHit) -> str:
     return f"{hit.answer}\n(From our help article “{hit.title}”.)"
 
@@ -77,6 +92,14 @@ class ActionAnswerFromKnowledge(Action):
         hits = await asyncio.to_thread(lambda: search.search(question, top_k=3))
         if is_confident(hits):
             dispatcher.utter_message(text=answer_text(hits[0]))
+        elif should_hand_off_after_fallbacks(services.policy(), fallbacks_in_a_row(tracker)):
+            dispatcher.utter_message(
+                text="Sorry, I'm still not getting what you need. Let me find you a person."
+            )
+            return [
+                SlotSet("handoff_reason", HandoffReason.REPEATED_FALLBACK.value),
+                FollowupAction("action_hand_off"),
+            ]
         elif hits and hits[0].score >= WORTH_OFFERING:
             dispatcher.utter_message(
                 text="I'm not sure which of these you mean. Pick one and I'll tell you more:",

@@ -7,8 +7,11 @@ from functools import lru_cache
 
 from bot.backends.factory import build_order_desk
 from bot.domain.clock import shop_now, shop_today
+from bot.domain.handoff import HandoffPolicy
 from bot.domain.order_desk import OrderDesk
-from bot.settings import get_settings
+from bot.handoff.desk import HandoffDesk
+from bot.settings import get_settings, handoff_policy
+from bot.storage.db import make_engine, make_session_factory
 
 
 @lru_cache(maxsize=1)
@@ -26,3 +29,14 @@ def today() -> date:
 
 def now() -> datetime:
     return shop_now()
+
+
+def policy() -> HandoffPolicy:
+    return handoff_policy(get_settings())
+
+
+@lru_cache(maxsize=1)
+def handoff_desk() -> HandoffDesk:
+    """Shopdesk's own database, where the gateway finds the queue."""
+    engine = make_engine(get_settings().database_url)
+    return HandoffDesk(make_session_factory(engine), policy())

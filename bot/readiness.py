@@ -96,6 +96,7 @@ def wait_until_ready(settings: Settings, *, timeout_seconds: float) -> bool:
     base = gateway_url(settings)
     print("Shopdesk is ready:")
     print(f"  web chat:  {base}/")
+    print(f"  console:   {base}/console  (agents: .venv/bin/shopdesk agents add NAME --name ...)")
     print(f'  widget:    <script src="{base}/widget.js" defer></script>  (docs/channels.md)')
     print(f"  chat API:  {base}/api/conversations")
     print(f"  API schema: {base}/openapi.json  (docs/chat-api.md explains it)")

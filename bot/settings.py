@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.domain.handoff import HandoffPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
@@ -56,6 +59,20 @@ class Settings(BaseSettings):
     # How often kept messages are retried once the engine is back.
     replay_interval_seconds: float = Field(default=2.0, gt=0)
 
+    # Human handoff: which triggers are on, and when the queue is too slow or in surge.
+    handoff_on_request: bool = True
+    handoff_on_complaint: bool = True
+    handoff_on_repeated_fallback: bool = True
+    handoff_fallbacks_in_a_row: int = Field(default=2, ge=1)
+    handoff_claim_value_threshold: Decimal = Decimal("300")
+    handoff_max_wait_minutes: int = Field(default=10, ge=1)
+    surge_rate_factor: float = Field(default=3.0, gt=1)
+    surge_queue_length: int = Field(default=20, ge=1)
+    surge_window_minutes: int = Field(default=15, ge=1)
+    # How often queued customers hear their new position and wait.
+    queue_update_seconds: float = Field(default=30.0, gt=0)
+    agent_session_hours: float = Field(default=8.0, gt=0)
+
     # Signs web chat session tokens; `make setup` writes one to var/secrets.env.
     webchat_secret: SecretStr = SecretStr("")
     # Which sites may embed the chat page in the widget's iframe (CSP frame-ancestors).
@@ -91,6 +108,20 @@ class Settings(BaseSettings):
         if not value.strip() or any(character in value for character in ";,\r\n"):
             raise ValueError("give sources separated by spaces, like 'https://shop.example'")
         return value.strip()
+
+
+def handoff_policy(settings: Settings) -> HandoffPolicy:
+    return HandoffPolicy(
+        on_request=settings.handoff_on_request,
+        on_complaint=settings.handoff_on_complaint,
+        on_repeated_fallback=settings.handoff_on_repeated_fallback,
+        fallbacks_before_handoff=settings.handoff_fallbacks_in_a_row,
+        claim_value_threshold=settings.handoff_claim_value_threshold,
+        max_acceptable_wait_minutes=settings.handoff_max_wait_minutes,
+        surge_rate_factor=settings.surge_rate_factor,
+        surge_queue_length=settings.surge_queue_length,
+        surge_window_minutes=settings.surge_window_minutes,
+    )
 
 
 @lru_cache(maxsize=1)

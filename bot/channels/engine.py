@@ -50,3 +50,8 @@ class ConversationEngine(Protocol):
     async def ready(self) -> bool:
         """Whether a message sent now would be answered (the replayer asks before it retries)."""
         ...
+
+    async def resume(self, *, conversation_id: str, outcome: str) -> None:
+        """Un-pauses a conversation after a person had it, telling the bot what happened;
+        raises EngineUnavailable if the engine cannot be told."""
+        ...

@@ -56,6 +56,8 @@ class RasaEngine:
 
     def __init__(self, settings: Settings) -> None:
         self._webhook_url = f"{settings.rasa_url.rstrip('/')}/webhooks/gateway/webhook"
+        self._rasa_url = settings.rasa_url.rstrip("/")
+        self._rasa_token = settings.rasa_auth_token.get_secret_value()
         self._channel_health_url = f"{settings.rasa_url.rstrip('/')}/webhooks/gateway/"
         self._action_health_url = (
             f"http://{settings.action_server_host}:{settings.action_server_port}/health"
@@ -114,6 +116,27 @@ class RasaEngine:
         except (TimeoutError, httpx.HTTPError):
             return False
         return channel.is_success and actions.is_success
+
+    async def resume(self, *, conversation_id: str, outcome: str) -> None:
+        """Rasa's HTTP API, with its auth token (a query parameter, never logged)."""
+        # The paused turn ended without listening; without the action_listen the rules
+        # would read the next message as an unexpected one and fall back.
+        events = [
+            {"event": "resume"},
+            {"event": "slot", "name": "handoff_outcome", "value": outcome},
+            {"event": "action", "name": "action_listen"},
+        ]
+        try:
+            async with asyncio.timeout(self._timeout_seconds):
+                response = await self._client.post(
+                    f"{self._rasa_url}/conversations/{conversation_id}/tracker/events",
+                    params={"token": self._rasa_token, "include_events": "NONE"},
+                    json=events,
+                )
+        except (TimeoutError, httpx.HTTPError) as error:
+            raise EngineUnavailable(f"engine unreachable ({type(error).__name__})") from None
+        if not response.is_success:
+            raise EngineUnavailable(f"engine answered HTTP {response.status_code} to resume")
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -16,10 +16,11 @@ import asyncio
 import logging
 import unicodedata
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
+from typing import Protocol, cast
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.engine import ConversationEngine, EngineTurn, EngineUnavailable
@@ -31,7 +32,7 @@ from bot.storage.conversations import (
     mark_delivery,
     unanswered_messages,
 )
-from bot.storage.tables import Button, Channel, Message
+from bot.storage.tables import Button, Channel, Handoff, Message
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,62 @@ class StoredMessage:
             created_at=message.created_at,
             client_message_id=message.client_message_id,
         )
+
+
+@dataclass(frozen=True)
+class Routed:
+    """What the handoff side did with a message the bot must not see."""
+
+    messages: list[StoredMessage] = field(default_factory=list)
+    # True when the customer moved on (ignored the rating question): the bot answers it.
+    pass_to_engine: bool = False
+    handoff_id: int | None = None
+
+
+class PausedConversations(Protocol):
+    """Takes the messages of conversations that are with (or waiting for) a person."""
+
+    def wants(self, text: str) -> bool:
+        """Whether a message of a conversation with the bot is still for this side."""
+        ...
+
+    async def after_bot_turn(
+        self, *, conversation_id: str, channel: Channel
+    ) -> list[StoredMessage]:
+        """Anything the handoff side adds after the bot answered (a rating question)."""
+        ...
+
+    async def handle(
+        self, *, conversation_id: str, channel: Channel, state: str, message_id: int, text: str
+    ) -> Routed: ...
+
+
+@dataclass(frozen=True)
+class _Route:
+    state: str
+    engine_paused: bool
+    outcome: str
+
+
+def _route(session_factory: sessionmaker[Session], *, conversation_id: str) -> _Route:
+    with session_factory() as session:
+        conversation = get_conversation(session, conversation_id=conversation_id)
+        if conversation is None:
+            raise LookupError(f"no conversation {conversation_id}")
+        last = session.scalars(
+            sa.select(Handoff)
+            .where(Handoff.conversation_id == conversation_id)
+            .order_by(Handoff.id.desc())
+        ).first()
+        outcome = "" if last is None else f"{last.state} {last.resolution or ''}".strip()
+        return _Route(conversation.state, conversation.engine_paused, outcome)
+
+
+def _mark_resumed(session_factory: sessionmaker[Session], *, conversation_id: str) -> None:
+    with session_factory.begin() as session:
+        conversation = get_conversation(session, conversation_id=conversation_id)
+        if conversation is not None:
+            conversation.engine_paused = False
 
 
 @dataclass(frozen=True)
@@ -264,10 +321,12 @@ class Relay:
         session_factory: sessionmaker[Session],
         engine: ConversationEngine,
         locks: ConversationLocks | None = None,
+        paused: PausedConversations | None = None,
     ) -> None:
         self._session_factory = session_factory
         self._engine = engine
         self._locks = locks or ConversationLocks()
+        self._paused = paused
 
     @property
     def engine(self) -> ConversationEngine:
@@ -310,7 +369,24 @@ class Relay:
             )
             produced: list[StoredMessage] = []
             for index, item in enumerate(pending):
-                turn = await self._ask_engine(conversation_id, item)
+                route = await asyncio.to_thread(
+                    _route, self._session_factory, conversation_id=conversation_id
+                )
+                paused = self._paused
+                if paused is not None and (route.state != "bot" or paused.wants(item.text)):
+                    routed = await paused.handle(
+                        conversation_id=conversation_id,
+                        channel=channel,
+                        state=route.state,
+                        message_id=item.message_id,
+                        text=item.text,
+                    )
+                    produced += routed.messages
+                    if not routed.pass_to_engine:
+                        continue
+                turn = None
+                if not route.engine_paused or await self._resume(conversation_id, route.outcome):
+                    turn = await self._ask_engine(conversation_id, item)
                 if turn is None:
                     produced += await asyncio.to_thread(
                         _keep_for_later,
@@ -328,7 +404,23 @@ class Relay:
                     pending=item,
                     turn=turn,
                 )
+                if paused is not None:
+                    produced += await paused.after_bot_turn(
+                        conversation_id=conversation_id, channel=channel
+                    )
             return produced
+
+    async def _resume(self, conversation_id: str, outcome: str) -> bool:
+        """The engine paused the conversation for a person; it must hear it is back first."""
+        try:
+            await self._engine.resume(conversation_id=conversation_id, outcome=outcome)
+        except EngineUnavailable as error:
+            logger.warning("could not resume conversation %s: %s", conversation_id, error)
+            return False
+        await asyncio.to_thread(
+            _mark_resumed, self._session_factory, conversation_id=conversation_id
+        )
+        return True
 
     async def _ask_engine(self, conversation_id: str, item: _Pending) -> EngineTurn | None:
         try:

@@ -24,6 +24,7 @@ from bot.channels.relay import Relay, StoredMessage, invalid_text_reason
 from bot.channels.session_tokens import issue_token, new_session_id, session_id_from
 from bot.storage.accounts import current_conversation, get_account, get_or_create_account
 from bot.storage.conversations import list_messages, mark_delivered_up_to
+from bot.storage.tables import Conversation
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +144,12 @@ def _current_conversation_id(
         if account is None:
             raise LookupError(f"no channel account {account_id}")
         return current_conversation(session, account=account, idle_after=idle_after).conversation.id
+
+
+def _with_bot(session_factory: sessionmaker[Session], conversation_id: str) -> bool:
+    with session_factory() as session:
+        conversation = session.get(Conversation, conversation_id)
+        return conversation is None or conversation.state == "bot"
 
 
 class WebChatSession:
@@ -309,12 +316,16 @@ class WebChatSession:
 
     async def _answer(self, conversation_id: str, message_id: int) -> None:
         """Runs apart from the socket, so a closed page does not cancel the turn."""
-        await self._hub.broadcast(conversation_id, {"type": "typing", "on": True})
+        # "Typing" only when the bot answers: with a person, the agent's console shows it.
+        with_bot = await asyncio.to_thread(_with_bot, self._session_factory, conversation_id)
+        if with_bot:
+            await self._hub.broadcast(conversation_id, {"type": "typing", "on": True})
         try:
             produced = await self._relay.answer(conversation_id=conversation_id, up_to=message_id)
             await self._hub.deliver(conversation_id, produced)
         finally:
-            await self._hub.broadcast(conversation_id, {"type": "typing", "on": False})
+            if with_bot:
+                await self._hub.broadcast(conversation_id, {"type": "typing", "on": False})
 
     async def _on_delivered(self, frame: dict[str, Any]) -> None:
         up_to = frame.get("up_to")

@@ -7,6 +7,7 @@ record of what customers said and what they were told.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Literal, TypedDict
 
 import sqlalchemy as sa
@@ -14,7 +15,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 Channel = Literal["api", "webchat", "telegram"]
-ConversationState = Literal["bot", "queued", "agent", "closed"]
+# "queued" and "agent": the bot is paused and customer messages go to the agents;
+# "callback": the next customer message is the note for a call-back;
+# "rating": the next customer message is their 1-5 rating of the agent.
+ConversationState = Literal["bot", "queued", "agent", "callback", "rating", "closed"]
 Direction = Literal["in", "out"]
 Sender = Literal["customer", "bot", "agent", "system"]
 # Inbound: "received" -> "processed", or "pending" while the engine is unreachable (the
@@ -113,6 +117,8 @@ class Conversation(Base):
         sa.ForeignKey("channel_accounts.id", ondelete="SET NULL")
     )
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The engine paused this conversation for a handoff and has not been told to resume yet.
+    engine_paused: Mapped[bool] = mapped_column(sa.Boolean(), default=False)
     # "idle" for a timeout; later, agents' resolution codes.
     close_reason: Mapped[str | None] = mapped_column(sa.String(32))
 
@@ -156,3 +162,103 @@ class TelegramUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(sa.BigInteger(), primary_key=True, autoincrement=False)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
+
+
+class Agent(Base):
+    """A human agent who takes conversations in the console."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(64))
+    # Argon2id, with its parameters and salt inside the string.
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    status: Mapped[str] = mapped_column(sa.String(16), default="away")
+    # How many conversations the agent handles at once.
+    capacity: Mapped[int] = mapped_column(sa.Integer(), default=3)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
+
+
+class AgentSession(Base):
+    __tablename__ = "agent_sessions"
+
+    # SHA-256 of the cookie's token, as for conversation tokens.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(sa.ForeignKey("agents.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Handoff(Base):
+    """One conversation's time in the human queue, from the request to its end."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (sa.Index(None, "state", "enqueued_at"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    reason: Mapped[str] = mapped_column(sa.String(32))
+    reason_detail: Mapped[str] = mapped_column(sa.String(200))
+    # What the bot knew: verified orders and customer, intents, slots.
+    summary: Mapped[dict[str, Any]] = mapped_column(sa.JSON())
+    verified: Mapped[bool] = mapped_column(sa.Boolean(), default=False)
+    affected_by_incident: Mapped[bool] = mapped_column(sa.Boolean(), default=False)
+    order_value: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 2))
+    # waiting -> assigned -> returned | closed; or waiting -> left | callback.
+    state: Mapped[str] = mapped_column(sa.String(16), default="waiting")
+    enqueued_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
+    agent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agents.id", ondelete="SET NULL"))
+    assigned_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolution: Mapped[str | None] = mapped_column(sa.String(32))
+    # The model's estimate when the customer was queued (unrounded; they heard it rounded
+    # up), to measure how honest the announced waits are. None: no estimate was possible.
+    announced_wait_minutes: Mapped[float | None] = mapped_column(sa.Float())
+    last_announced_position: Mapped[int | None] = mapped_column(sa.Integer())
+    last_announced_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class AgentNote(Base):
+    """Internal notes on a handoff; never shown to the customer."""
+
+    __tablename__ = "agent_notes"
+
+    id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True, autoincrement=True)
+    handoff_id: Mapped[int] = mapped_column(sa.ForeignKey("handoffs.id", ondelete="CASCADE"))
+    agent_id: Mapped[int] = mapped_column(sa.ForeignKey("agents.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(sa.Text())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
+
+
+class CallbackRequest(Base):
+    """A message a customer left instead of waiting: a ticket agents call back on."""
+
+    __tablename__ = "callback_requests"
+
+    id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    handoff_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("handoffs.id", ondelete="SET NULL")
+    )
+    message: Mapped[str] = mapped_column(sa.Text())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Rating(Base):
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    handoff_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("handoffs.id", ondelete="SET NULL")
+    )
+    score: Mapped[int] = mapped_column(sa.SmallInteger())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)

@@ -15,8 +15,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.channels.delivery import Delivery
+from bot.channels.engine import EngineUnavailable
 from bot.channels.relay import Relay, invalid_text_reason
 from bot.channels.webchat import WebChatHub
+from bot.handoff.console_hub import ConsoleHub
+from bot.handoff.incidents import ActiveIncidents
+from bot.knowledge.retriever import SearchHit, get_retriever
 from bot.settings import Settings
 from bot.storage.conversations import (
     create_conversation,
@@ -48,7 +53,7 @@ CLOSED_DETAIL = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class GatewayServices:
     """What the routes need, built once per app in its lifespan."""
 
@@ -57,12 +62,38 @@ class GatewayServices:
     relay: Relay
     webchat: WebChatHub
     webchat_secret: str
+    console: ConsoleHub = field(default_factory=ConsoleHub)
+    # How each channel sends a stored message; Telegram joins when it is configured.
+    deliveries: dict[str, Delivery] = field(default_factory=dict)
     # Turns that outlive the request or socket that started them.
     background: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
     def idle_after(self) -> timedelta:
         return timedelta(minutes=self.settings.conversation_idle_minutes)
+
+    @property
+    def active_incidents(self) -> ActiveIncidents:
+        return self._incidents
+
+    def __post_init__(self) -> None:
+        # The same counter the handoff router uses would do; this one is for the routes.
+        self._incidents = ActiveIncidents(self.settings)
+
+    async def resume_engine(self, conversation_id: str, outcome: str) -> None:
+        """Tells the engine now if it can; otherwise the relay does before the next message."""
+        try:
+            await self.relay.engine.resume(conversation_id=conversation_id, outcome=outcome)
+        except EngineUnavailable:
+            return
+        with self.session_factory.begin() as session:
+            conversation = get_conversation(session, conversation_id=conversation_id)
+            if conversation is not None:
+                conversation.engine_paused = False
+
+    async def search_articles(self, query: str) -> list[SearchHit]:
+        index_dir = self.settings.knowledge_index_dir
+        return await asyncio.to_thread(lambda: get_retriever(index_dir).search(query, top_k=3))
 
 
 def get_services(request: Request) -> GatewayServices:

@@ -18,21 +18,27 @@ from fastapi import FastAPI, Request, status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.channels.delivery import Delivery, NoPush
+from bot.channels.delivery import NoPush
 from bot.channels.engine import ConversationEngine
 from bot.channels.rasa_client import RasaEngine
 from bot.channels.relay import Relay
 from bot.channels.replay import Replayer
 from bot.channels.telegram import TelegramChannel
 from bot.channels.webchat import WebChatHub
-from bot.settings import Settings, get_settings
+from bot.handoff.announcer import QueueAnnouncer
+from bot.handoff.console_hub import ConsoleHub
+from bot.handoff.customer_side import HandoffRouter
+from bot.handoff.incidents import ActiveIncidents
+from bot.settings import Settings, get_settings, handoff_policy
 from bot.storage.db import make_engine, make_session_factory
 from bot.storage.migrate import upgrade
 from bot.web.api import GatewayServices, health_router, router
+from bot.web.console import console_page_router, console_router
 from bot.web.pages import pages_router, static_files
 from bot.web.security_headers import SecurityHeaders
 from bot.web.telegram_webhook import telegram_router
@@ -197,6 +203,69 @@ async def _run_telegram(channel: TelegramChannel, *, resend_seconds: float) -> N
         await channel.stop()
 
 
+def _build_services(
+    settings: Settings, session_factory: sessionmaker[Session], engine: ConversationEngine
+) -> GatewayServices:
+    console = ConsoleHub()
+    incidents = ActiveIncidents(settings)
+    router = HandoffRouter(
+        session_factory=session_factory,
+        policy=handoff_policy(settings),
+        notify_agents=console.notify,
+        active_incidents=incidents,
+    )
+    services = GatewayServices(
+        settings=settings,
+        session_factory=session_factory,
+        relay=Relay(session_factory=session_factory, engine=engine, paused=router),
+        webchat=WebChatHub(),
+        webchat_secret=_webchat_secret(settings),
+        console=console,
+    )
+    services.deliveries.update({"api": NoPush(), "webchat": services.webchat})
+    return services
+
+
+def _start_telegram(settings: Settings, services: GatewayServices) -> TelegramChannel | None:
+    if not settings.telegram_token.get_secret_value():
+        logger.info(TELEGRAM_OFF)
+        return None
+    telegram = TelegramChannel(
+        settings=settings,
+        relay=services.relay,
+        session_factory=services.session_factory,
+        idle_after=services.idle_after,
+    )
+    services.deliveries["telegram"] = telegram
+    services.background.add(
+        asyncio.create_task(
+            _run_telegram(telegram, resend_seconds=settings.telegram_resend_seconds)
+        )
+    )
+    return telegram
+
+
+def _start_background(settings: Settings, services: GatewayServices) -> None:
+    """The replayer of kept messages and the queue announcer, for the gateway's lifetime."""
+    replayer = Replayer(
+        relay=services.relay,
+        session_factory=services.session_factory,
+        deliveries=services.deliveries,
+        interval_seconds=settings.replay_interval_seconds,
+        stale_after=timedelta(seconds=settings.engine_timeout_seconds * 3),
+    )
+    announcer = QueueAnnouncer(
+        session_factory=services.session_factory,
+        policy=handoff_policy(settings),
+        deliveries=services.deliveries,
+        console=services.console,
+        active_incidents=services.active_incidents,
+        interval_seconds=settings.queue_update_seconds,
+    )
+    for job in (replayer.run_forever(), announcer.run_forever()):
+        services.background.add(asyncio.create_task(job))
+
+
 async def _cancel(tasks: set[asyncio.Task[None]]) -> None:
     running = list(tasks)
     for task in running:
@@ -224,41 +293,11 @@ def create_app(
                 cleanup.push_async_callback(rasa.aclose)
                 conversation_engine = rasa
             session_factory = make_session_factory(database)
-            services = GatewayServices(
-                settings=app_settings,
-                session_factory=session_factory,
-                relay=Relay(session_factory=session_factory, engine=conversation_engine),
-                webchat=WebChatHub(),
-                webchat_secret=_webchat_secret(app_settings),
-            )
+            services = _build_services(app_settings, session_factory, conversation_engine)
             app.state.services = services
-            deliveries: dict[str, Delivery] = {"api": NoPush(), "webchat": services.webchat}
             cleanup.push_async_callback(_cancel, services.background)
-            app.state.telegram = None
-            if app_settings.telegram_token.get_secret_value():
-                telegram = TelegramChannel(
-                    settings=app_settings,
-                    relay=services.relay,
-                    session_factory=session_factory,
-                    idle_after=services.idle_after,
-                )
-                app.state.telegram = telegram
-                deliveries["telegram"] = telegram
-                services.background.add(
-                    asyncio.create_task(
-                        _run_telegram(telegram, resend_seconds=app_settings.telegram_resend_seconds)
-                    )
-                )
-            else:
-                logger.info(TELEGRAM_OFF)
-            replayer = Replayer(
-                relay=services.relay,
-                session_factory=session_factory,
-                deliveries=deliveries,
-                interval_seconds=app_settings.replay_interval_seconds,
-                stale_after=timedelta(seconds=app_settings.engine_timeout_seconds * 3),
-            )
-            services.background.add(asyncio.create_task(replayer.run_forever()))
+            app.state.telegram = _start_telegram(app_settings, services)
+            _start_background(app_settings, services)
             yield
 
     app = FastAPI(
@@ -278,5 +317,7 @@ def create_app(
     app.include_router(router)
     app.include_router(pages_router)
     app.include_router(telegram_router)
+    app.include_router(console_router)
+    app.include_router(console_page_router)
     app.mount("/static", static_files(), name="static")
     return app

@@ -157,11 +157,32 @@ def test_a_knowledge_title_button_gets_that_article(chat: Chat) -> None:
     assert "(From our help article “When will I get my refund?”.)" in answer
 
 
-def test_asking_for_a_person_is_acknowledged_without_a_fake_transfer(chat: Chat) -> None:
-    answer = chat.say("I want to talk to a real person")
+def test_asking_for_a_person_queues_honestly_and_the_customer_can_go_back_to_the_bot(
+    chat: Chat,
+) -> None:
+    queued = chat.send("I want to talk to a real person").json()["messages"]
+    while_queued = chat.say("hello? anyone?")
+    back = chat.say("Carry on with the bot")
+    bot_again = chat.say("where is my order?")
 
-    assert "can't pass this chat to an agent" in answer
-    assert "support@shopdesk.example" in answer
+    assert queued[0]["text"].startswith("I'm passing you to a person from our team.")
+    assert "No agent is available right now" in queued[0]["text"]
+    assert [b["title"] for b in queued[0]["buttons"]] == [
+        "Keep waiting",
+        "Leave a message for a call-back",
+        "Carry on with the bot",
+    ]
+    assert while_queued == ""  # for the agents; the bot stays quiet
+    assert "back with me" in back
+    assert "order number" in bot_again.lower()
+
+
+def test_not_understanding_twice_in_a_row_finds_a_person(chat: Chat) -> None:
+    chat.say("zxqv blorf wibble")
+    second = chat.say("flibber jabber snorf")
+
+    assert "Let me find you a person" in second
+    assert "passing you to a person" in second
 
 
 def test_ops_questions_from_customers_get_a_polite_staff_only_reply(chat: Chat) -> None:

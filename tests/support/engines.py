@@ -30,6 +30,7 @@ class ScriptedEngine:
     broken: bool = False
     verifies: Callable[[str], int | None] = lambda text: None
     calls: list[EngineCall] = field(default_factory=list)
+    resumed: list[tuple[str, str]] = field(default_factory=list)
     before_answer: Callable[[EngineCall], None] | None = None
     active: int = 0
     most_active: int = 0
@@ -57,3 +58,8 @@ class ScriptedEngine:
 
     async def ready(self) -> bool:
         return not self.down and not self.broken
+
+    async def resume(self, *, conversation_id: str, outcome: str) -> None:
+        if self.down:
+            raise EngineUnavailable("engine unreachable (ConnectError)")
+        self.resumed.append((conversation_id, outcome))

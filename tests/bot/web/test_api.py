@@ -52,6 +52,9 @@ class FakeEngine:
     async def ready(self) -> bool:
         return not self.down
 
+    async def resume(self, *, conversation_id: str, outcome: str) -> None:
+        return None
+
 
 @pytest.fixture
 def engine() -> FakeEngine:

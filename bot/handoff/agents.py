@@ -1,0 +1,106 @@
+"""Storage functions for agents and their console sessions."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from bot.handoff.passwords import hash_password, password_problem, verify_password
+from bot.storage.conversations import hash_token
+from bot.storage.tables import Agent, AgentSession, Handoff, utc_now
+
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,31}")
+AGENT_STATUSES = ("available", "away")
+
+
+class AgentInputError(ValueError):
+    """Something an operator typed is not acceptable; the message says what."""
+
+
+def add_agent(
+    session: Session, *, username: str, display_name: str, password: str, capacity: int = 3
+) -> Agent:
+    if not USERNAME.fullmatch(username):
+        raise AgentInputError(
+            "the username needs 3 to 32 characters: lower-case letters, digits, . _ -"
+        )
+    if not display_name.strip() or len(display_name) > 64:
+        raise AgentInputError("the display name needs 1 to 64 characters")
+    if not 1 <= capacity <= 20:
+        raise AgentInputError("capacity must be between 1 and 20 conversations at once")
+    problem = password_problem(password)
+    if problem:
+        raise AgentInputError(problem)
+    if session.scalars(sa.select(Agent).where(Agent.username == username)).first():
+        raise AgentInputError(f"an agent called {username!r} already exists")
+    agent = Agent(
+        username=username,
+        display_name=display_name.strip(),
+        password_hash=hash_password(password),
+        status="away",
+        capacity=capacity,
+        created_at=utc_now(),
+    )
+    session.add(agent)
+    session.flush()
+    return agent
+
+
+def authenticate(session: Session, *, username: str, password: str) -> Agent | None:
+    agent = session.scalars(sa.select(Agent).where(Agent.username == username)).first()
+    if not verify_password(agent.password_hash if agent else None, password):
+        return None
+    return agent
+
+
+def start_session(session: Session, *, agent_id: int, lifetime: timedelta) -> str:
+    """Returns the cookie's token this once; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    now = utc_now()
+    session.add(
+        AgentSession(
+            token_hash=hash_token(token),
+            agent_id=agent_id,
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    session.flush()
+    return token
+
+
+def agent_for_token(session: Session, *, token: str, now: datetime | None = None) -> Agent | None:
+    row = session.get(AgentSession, hash_token(token))
+    if row is None or row.expires_at <= (now or utc_now()):
+        return None
+    return session.get(Agent, row.agent_id)
+
+
+def end_session(session: Session, *, token: str) -> None:
+    session.execute(sa.delete(AgentSession).where(AgentSession.token_hash == hash_token(token)))
+
+
+def set_status(session: Session, *, agent_id: int, status: str) -> Agent:
+    if status not in AGENT_STATUSES:
+        raise AgentInputError("status must be 'available' or 'away'")
+    agent = session.get(Agent, agent_id)
+    if agent is None:
+        raise LookupError(f"no agent {agent_id}")
+    agent.status = status
+    session.flush()
+    return agent
+
+
+def active_chats(session: Session, *, agent_id: int) -> int:
+    return int(
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Handoff)
+            .where(Handoff.agent_id == agent_id, Handoff.state == "assigned")
+        )
+        or 0
+    )

@@ -1,0 +1,291 @@
+"""What happens to a customer's message while the bot is paused for a person.
+
+The relay hands every message of a conversation that is not with the bot here:
+queued or with an agent, the message is for the agents (and the queue's choices
+are answered); after "leave a message" it is the call-back note; after an agent
+closed, it is the rating. Nothing here calls the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels.relay import Routed, StoredMessage
+from bot.domain.handoff import HandoffPolicy
+from bot.domain.waiting import render_wait
+from bot.handoff.queue import leave, open_handoff, snapshot
+from bot.handoff.texts import (
+    CARRY_ON,
+    CHOICE_BUTTONS,
+    KEEP_WAITING,
+    LEAVE_MESSAGE,
+    RATING_BUTTONS,
+    RATING_QUESTION,
+)
+from bot.storage.conversations import add_message, mark_delivery
+from bot.storage.tables import (
+    Button,
+    CallbackRequest,
+    Channel,
+    Conversation,
+    Handoff,
+    Message,
+    Rating,
+)
+
+RATING = re.compile(
+    r"^\s*(?:rate\s+)?([1-5])(\s*(/\s*5|stars?|out of 5|of 5))?\s*[.!]*\s*$", re.IGNORECASE
+)
+RATING_BUTTON = re.compile(r"^Rate ([1-5]) of 5$")
+CALLBACK_PROMPT = (
+    "Please write your message in one go, with the best time and number to call you. "
+    "An agent will call you back."
+)
+BACK_WITH_BOT = "OK, you're back with me, Shopdesk's assistant. What can I help you with?"
+RATING_THANKS = "Thank you for your rating! Is there anything else I can help you with?"
+
+Notify = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def _reply(
+    session: Session,
+    *,
+    conversation_id: str,
+    channel: Channel,
+    message_id: int,
+    text: str | None = None,
+    buttons: list[Button] | None = None,
+) -> list[StoredMessage]:
+    mark_delivery(session, message_id=message_id, delivery_state="processed")
+    if text is None:
+        return []
+    stored = add_message(
+        session,
+        conversation_id=conversation_id,
+        direction="out",
+        sender="system",
+        text=text,
+        buttons=buttons,
+        channel=channel,
+        delivery_state="queued",
+    )
+    return [StoredMessage.from_row(stored)]
+
+
+class HandoffRouter:
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        policy: HandoffPolicy,
+        notify_agents: Notify,
+        active_incidents: Callable[[], Awaitable[int]],
+    ) -> None:
+        self._session_factory = session_factory
+        self._policy = policy
+        self._notify_agents = notify_agents
+        self._active_incidents = active_incidents
+
+    async def after_bot_turn(
+        self, *, conversation_id: str, channel: Channel
+    ) -> list[StoredMessage]:
+        """Once the bot has answered again after an agent handed back, the customer is asked
+        to rate the agent's help (once). A turn that queued the conversation (the engine's
+        handoff action) is news for the agents' consoles."""
+        if await asyncio.to_thread(self._state, conversation_id) == "queued":
+            await self._notify_agents({"type": "queue"})
+            return []
+        return await asyncio.to_thread(self._ask_rating_after_return, conversation_id, channel)
+
+    def _state(self, conversation_id: str) -> str | None:
+        with self._session_factory() as session:
+            conversation = session.get(Conversation, conversation_id)
+            return conversation.state if conversation else None
+
+    def _ask_rating_after_return(
+        self, conversation_id: str, channel: Channel
+    ) -> list[StoredMessage]:
+        with self._session_factory.begin() as session:
+            last = (
+                session.query(Handoff)
+                .filter(Handoff.conversation_id == conversation_id, Handoff.state != "waiting")
+                .order_by(Handoff.id.desc())
+                .first()
+            )
+            if last is None or last.state != "returned" or last.ended_at is None:
+                return []
+            asked = (
+                session.query(Message)
+                .filter(
+                    Message.conversation_id == conversation_id,
+                    Message.text == RATING_QUESTION,
+                    Message.created_at >= last.ended_at,
+                )
+                .count()
+            )
+            if asked or session.query(Rating).filter_by(handoff_id=last.id).count():
+                return []
+            stored = add_message(
+                session,
+                conversation_id=conversation_id,
+                direction="out",
+                sender="system",
+                text=RATING_QUESTION,
+                buttons=list(RATING_BUTTONS),
+                channel=channel,
+                delivery_state="queued",
+            )
+            return [StoredMessage.from_row(stored)]
+
+    def wants(self, text: str) -> bool:
+        """A rating button pressed after the bot took the conversation back."""
+        return RATING_BUTTON.match(text.strip()) is not None
+
+    async def handle(
+        self, *, conversation_id: str, channel: Channel, state: str, message_id: int, text: str
+    ) -> Routed:
+        incidents = await self._active_incidents() if state == "queued" else 0
+        routed = await asyncio.to_thread(
+            self._handle,
+            conversation_id=conversation_id,
+            channel=channel,
+            state=state,
+            message_id=message_id,
+            text=text,
+            incidents=incidents,
+        )
+        if state in ("queued", "agent", "callback"):
+            await self._notify_agents({"type": "queue"})
+        if state == "agent" and routed.handoff_id is not None:
+            message = await asyncio.to_thread(self._message, message_id)
+            await self._notify_agents(
+                {"type": "message", "handoff_id": routed.handoff_id, "message": message}
+            )
+        return routed
+
+    def _message(self, message_id: int) -> dict[str, Any]:
+        """As the console's API shows messages (docs/console-api.md)."""
+        with self._session_factory() as session:
+            row = session.get(Message, message_id)
+            assert row is not None
+            return {
+                "id": row.id,
+                "sender": row.sender,
+                "text": row.text,
+                "buttons": list(row.buttons or []),
+                "created_at": row.created_at.isoformat(),
+            }
+
+    def _handle(
+        self,
+        *,
+        conversation_id: str,
+        channel: Channel,
+        state: str,
+        message_id: int,
+        text: str,
+        incidents: int,
+    ) -> Routed:
+        with self._session_factory.begin() as session:
+            handoff = open_handoff(session, conversation_id=conversation_id)
+            reply: dict[str, Any] = {
+                "conversation_id": conversation_id,
+                "channel": channel,
+                "message_id": message_id,
+            }
+            if state == "queued" and handoff is not None:
+                return self._queued(session, handoff, text.strip(), reply, incidents)
+            if state == "callback":
+                return self._callback_note(session, conversation_id, text, reply)
+            if state in ("rating", "bot"):
+                return self._rating(session, conversation_id, text, reply)
+            # With an agent (or a queue entry that ended meanwhile): the agents have it.
+            return Routed(_reply(session, **reply), handoff_id=handoff.id if handoff else None)
+
+    def _queued(
+        self,
+        session: Session,
+        handoff: Handoff,
+        choice: str,
+        reply: dict[str, Any],
+        incidents: int,
+    ) -> Routed:
+        if choice == CARRY_ON:
+            leave(session, handoff=handoff)
+            return Routed(_reply(session, **reply, text=BACK_WITH_BOT))
+        if choice == LEAVE_MESSAGE:
+            leave(session, handoff=handoff, callback=True)
+            return Routed(_reply(session, **reply, text=CALLBACK_PROMPT))
+        if choice == KEEP_WAITING:
+            queue = snapshot(session, policy=self._policy, active_incidents=incidents)
+            announcement = queue.announcement(handoff.id)
+            if announcement is not None:
+                choices = announcement.too_long or announcement.no_agents
+                return Routed(
+                    _reply(
+                        session,
+                        **reply,
+                        text=f"Thanks for waiting. {render_wait(announcement)}",
+                        buttons=list(CHOICE_BUTTONS) if choices else None,
+                    )
+                )
+        return Routed(_reply(session, **reply), handoff_id=handoff.id)
+
+    def _callback_note(
+        self, session: Session, conversation_id: str, text: str, reply: dict[str, Any]
+    ) -> Routed:
+        last = (
+            session.query(Handoff)
+            .filter_by(conversation_id=conversation_id)
+            .order_by(Handoff.id.desc())
+            .first()
+        )
+        callback = CallbackRequest(
+            conversation_id=conversation_id, handoff_id=last.id if last else None, message=text
+        )
+        session.add(callback)
+        session.flush()
+        _set_state(session, conversation_id, "bot")
+        confirmation = (
+            f"Thanks, we have your message (call-back request CB-{callback.id}). An agent will "
+            "call you back. Is there anything else I can help you with meanwhile?"
+        )
+        return Routed(_reply(session, **reply, text=confirmation))
+
+    def _rating(
+        self, session: Session, conversation_id: str, text: str, reply: dict[str, Any]
+    ) -> Routed:
+        """The rating of the last time with an agent, given once; anything else is for the bot."""
+        _set_state(session, conversation_id, "bot")
+        matched = RATING.match(text)
+        last = (
+            session.query(Handoff)
+            .filter(
+                Handoff.conversation_id == conversation_id,
+                Handoff.state.in_(("closed", "returned")),
+            )
+            .order_by(Handoff.id.desc())
+            .first()
+        )
+        rated = last is not None and session.query(Rating).filter_by(handoff_id=last.id).count()
+        if matched is None or last is None or rated:
+            return Routed(pass_to_engine=True)
+        session.add(
+            Rating(
+                conversation_id=conversation_id,
+                handoff_id=last.id if last else None,
+                score=int(matched.group(1)),
+            )
+        )
+        return Routed(_reply(session, **reply, text=RATING_THANKS))
+
+
+def _set_state(session: Session, conversation_id: str, state: str) -> None:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is not None:
+        conversation.state = state

@@ -1,0 +1,248 @@
+"""The agent console's API with a web chat customer on the other side (scripted engine)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.testclient import WebSocketTestSession
+
+from bot.domain.handoff import HandoffPolicy, HandoffReason
+from bot.handoff.agents import add_agent
+from bot.handoff.desk import HandoffDesk, HandoffRequest
+from bot.handoff.texts import CARRY_ON, KEEP_WAITING, LEAVE_MESSAGE, RATING_QUESTION
+from bot.settings import Settings
+from bot.storage.db import make_engine, make_session_factory
+from bot.web.app import create_app
+from tests.support.engines import ScriptedEngine
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def engine() -> ScriptedEngine:
+    return ScriptedEngine()
+
+
+@pytest.fixture
+def session_factory(database_url: str) -> Iterator[sessionmaker[Session]]:
+    database = make_engine(database_url)
+    yield make_session_factory(database)
+    database.dispose()
+
+
+@pytest.fixture
+def client(
+    database_url: str, engine: ScriptedEngine, session_factory: sessionmaker[Session]
+) -> Iterator[TestClient]:
+    settings = Settings(
+        database_url=database_url,
+        engine_channel_token=SecretStr("t"),
+        webchat_secret=SecretStr("w"),
+        queue_update_seconds=3600,
+    )
+    with TestClient(create_app(settings, engine=engine)) as client:
+        with session_factory.begin() as session:
+            add_agent(session, username="mei", display_name="Mei Chen", password=PASSWORD)
+        yield client
+
+
+def _login(client: TestClient) -> None:
+    response = client.post("/api/console/login", json={"username": "mei", "password": PASSWORD})
+    assert response.status_code == 200, response.text
+
+
+def _frames_until(socket: WebSocketTestSession, sender: str) -> list[dict[str, Any]]:
+    frames: list[dict[str, Any]] = []
+    while True:
+        frame = socket.receive_json()
+        frames.append(frame)
+        if frame["type"] == "message" and frame["message"]["sender"] == sender:
+            return frames
+
+
+def _queue_customer(
+    client: TestClient, session_factory: sessionmaker[Session], socket: WebSocketTestSession
+) -> str:
+    """What the engine's handoff action does for a customer who asked for a person."""
+    socket.send_json({"type": "hello", "session": None, "last_seen": 0})
+    conversation_id: str = socket.receive_json()["conversation_id"]
+    socket.send_json({"type": "message", "client_id": "hello-0001", "text": "hi"})
+    _frames_until(socket, "bot")
+    HandoffDesk(session_factory, HandoffPolicy()).request(
+        HandoffRequest(
+            conversation_id=conversation_id,
+            reason=HandoffReason.CUSTOMER_ASKED,
+            reason_detail="asked for a person",
+            summary={"intents": ["greet", "human_agent"], "verified_orders": []},
+            verified=False,
+            affected_by_incident=False,
+            order_value=None,
+        ),
+        active_incidents=0,
+    )
+    return conversation_id
+
+
+def _say(socket: WebSocketTestSession, client_id: str, text: str) -> None:
+    socket.send_json({"type": "message", "client_id": client_id, "text": text})
+    while socket.receive_json()["type"] != "ack":
+        pass  # the end of the previous turn's typing indicator
+
+
+def test_every_console_route_but_login_refuses_a_request_without_a_session(
+    client: TestClient,
+) -> None:
+    paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
+    console_routes = [
+        (method, path.replace("{handoff_id}", "1").replace("{callback_id}", "1"))
+        for path, operations in paths.items()
+        if path.startswith("/api/console/") and path != "/api/console/login"
+        for method in operations
+    ]
+
+    answers = {(m, p): client.request(m, p, json={}).status_code for m, p in console_routes}
+
+    assert len(console_routes) >= 12
+    assert set(answers.values()) == {401}, answers
+
+
+def test_a_wrong_name_and_a_wrong_password_look_the_same(client: TestClient) -> None:
+    wrong_password = client.post(
+        "/api/console/login", json={"username": "mei", "password": "not it at all"}
+    )
+    no_such_agent = client.post(
+        "/api/console/login", json={"username": "nobody", "password": PASSWORD}
+    )
+    right = client.post("/api/console/login", json={"username": "mei", "password": PASSWORD})
+
+    assert wrong_password.status_code == no_such_agent.status_code == 401
+    assert wrong_password.json() == no_such_agent.json()
+    cookie = right.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    assert client.get("/api/console/me").json()["display_name"] == "Mei Chen"
+
+
+def test_take_chat_hand_back_and_the_bot_resumes(
+    client: TestClient, engine: ScriptedEngine, session_factory: sessionmaker[Session]
+) -> None:
+    _login(client)
+    client.put("/api/console/me/status", json={"status": "available"})
+    with client.websocket_connect("/ws/chat") as customer:
+        conversation_id = _queue_customer(client, session_factory, customer)
+        [entry] = client.get("/api/console/queue").json()["waiting"]
+        assert (entry["reason"], entry["position"]) == ("customer_asked", 1)
+
+        taken = client.post(f"/api/console/handoffs/{entry['id']}/take")
+        joined = _frames_until(customer, "system")[-1]["message"]["text"]
+        _say(customer, "to-agent-01", "my parcel is soaked")
+        detail = client.get(f"/api/console/handoffs/{entry['id']}").json()
+        reply = client.post(
+            f"/api/console/handoffs/{entry['id']}/messages", json={"text": "So sorry! Photo?"}
+        )
+        from_agent = _frames_until(customer, "agent")[-1]["message"]["text"]
+        client.post(f"/api/console/handoffs/{entry['id']}/hand-back", json={"note": "sent label"})
+        back = _frames_until(customer, "system")[-1]["message"]
+        _say(customer, "to-bot-0001", "thanks, and my refund?")
+        after = _frames_until(customer, "bot")[-1]["message"]["text"]
+        rating = _frames_until(customer, "system")[-1]["message"]
+        _say(customer, "rating-0001", rating["buttons"][3]["payload"])  # 4 of 5
+        thanks = _frames_until(customer, "system")[-1]["message"]["text"]
+
+    assert taken.status_code == 200 and taken.json()["state"] == "assigned"
+    assert joined == "Mei Chen from our team has joined the chat."
+    assert detail["transcript"][-1]["text"] == "my parcel is soaked"
+    assert detail["summary"]["intents"] == ["greet", "human_agent"]
+    assert reply.status_code == 200 and from_agent == "So sorry! Photo?"
+    # While with the agent the bot heard nothing; after the hand-back it resumed first.
+    assert [call.text for call in engine.calls] == ["hi", "thanks, and my refund?"]
+    assert engine.resumed == [(conversation_id, "returned by an agent. sent label")]
+    assert after == "echo: thanks, and my refund?"
+    assert back["text"].startswith("You're back with Shopdesk's assistant")
+    # Once the bot has answered again, the customer is asked to rate the agent's help.
+    assert rating["text"] == RATING_QUESTION
+    assert thanks.startswith("Thank you for your rating")
+    assert len(engine.calls) == 2  # the rating never reached the bot
+
+
+def test_closing_asks_for_a_rating_which_is_stored(
+    client: TestClient, database_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    _login(client)
+    client.put("/api/console/me/status", json={"status": "available"})
+    with client.websocket_connect("/ws/chat") as customer:
+        _queue_customer(client, session_factory, customer)
+        [entry] = client.get("/api/console/queue").json()["waiting"]
+        client.post(f"/api/console/handoffs/{entry['id']}/take")
+        _frames_until(customer, "system")
+        closed = client.post(
+            f"/api/console/handoffs/{entry['id']}/close", json={"resolution": "refund_issued"}
+        )
+        question = _frames_until(customer, "system")[-1]["message"]
+        _say(customer, "rating-0001", "5")
+        thanks = _frames_until(customer, "system")[-1]["message"]["text"]
+
+    assert closed.json()["state"] == "closed"
+    assert question["text"] == RATING_QUESTION
+    assert [b["title"] for b in question["buttons"]] == ["1", "2", "3", "4", "5"]
+    assert thanks.startswith("Thank you for your rating")
+    database = sa.create_engine(database_url)
+    with database.connect() as db:
+        assert db.execute(sa.text("SELECT score FROM ratings")).scalars().all() == [5]
+    database.dispose()
+
+
+def test_a_second_take_is_refused(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    _login(client)
+    with client.websocket_connect("/ws/chat") as customer:
+        _queue_customer(client, session_factory, customer)
+        [entry] = client.get("/api/console/queue").json()["waiting"]
+        first = client.post(f"/api/console/handoffs/{entry['id']}/take")
+        second = client.post(f"/api/console/handoffs/{entry['id']}/take")
+
+    assert (first.status_code, second.status_code) == (200, 409)
+
+
+def test_a_queued_customer_can_keep_waiting_leave_a_message_or_go_back_to_the_bot(
+    client: TestClient, engine: ScriptedEngine, session_factory: sessionmaker[Session]
+) -> None:
+    _login(client)
+    with client.websocket_connect("/ws/chat") as customer:
+        conversation_id = _queue_customer(client, session_factory, customer)
+        _say(customer, "choice-0001", KEEP_WAITING)
+        waiting = _frames_until(customer, "system")[-1]["message"]
+        _say(customer, "choice-0002", LEAVE_MESSAGE)
+        prompt = _frames_until(customer, "system")[-1]["message"]["text"]
+        _say(customer, "note-000001", "Call me after 6pm about order 100245 please")
+        confirmed = _frames_until(customer, "system")[-1]["message"]["text"]
+        callbacks = client.get("/api/console/callbacks").json()
+        _say(customer, "after-00001", "where is my order?")
+        bot = _frames_until(customer, "bot")[-1]["message"]["text"]
+
+    # No agent is online: the customer hears it plainly and gets the choices.
+    assert "No agent is available right now" in waiting["text"]
+    assert [b["title"] for b in waiting["buttons"]] == [KEEP_WAITING, LEAVE_MESSAGE, CARRY_ON]
+    assert "best time and number to call" in prompt
+    assert "call-back request CB-" in confirmed
+    assert [c["message"] for c in callbacks] == ["Call me after 6pm about order 100245 please"]
+    assert bot == "echo: where is my order?"
+    assert engine.resumed[0][0] == conversation_id
+    assert client.get("/api/console/queue").json()["waiting"] == []
+
+
+def test_knowledge_articles_can_be_found_for_a_reply(client: TestClient) -> None:
+    _login(client)
+
+    articles = client.get("/api/console/knowledge", params={"q": "when will my card refund arrive"})
+    empty = client.get("/api/console/knowledge", params={"q": " "})
+
+    assert articles.status_code == 200
+    assert articles.json()[0]["id"] == "refund-timeline"
+    assert empty.status_code == 422
