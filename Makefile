@@ -22,7 +22,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 TRAINING_INPUTS := config.yml domain.yml $(shell find data bot/engine -type f -not -name '*.pyc' 2>/dev/null)
 
-.PHONY: help setup run train test eval bench lint typecheck clean
+.PHONY: help setup run train test eval bench bench-surge lint typecheck clean
 
 help:
 	@echo "make run    set up if needed, train if needed, start engine + actions + gateway"
@@ -30,6 +30,7 @@ help:
 	@echo "make train  retrain the Rasa model if its inputs changed"
 	@echo "make eval   held-out intent accuracy, then CLINC150 and BANKING77 (long)"
 	@echo "make bench  time one customer turn on the web chat and on Telegram (real stack)"
+	@echo "make bench-surge  a normal hour, then a surge, with simulated customers and agents (about 10 min)"
 
 setup: .make/system-packages $(RASA_VENV)/.installed $(VENV)/.installed var/secrets.env .make/databases $(ONNX_ENCODER)
 
@@ -93,6 +94,9 @@ test: setup $(MODEL) $(KB_INDEX) lint typecheck
 
 bench: setup $(MODEL) $(KB_INDEX)
 	$(BIN)/python -m bench.channel_turns
+
+bench-surge: setup $(MODEL) $(KB_INDEX)
+	$(BIN)/python -m bench.surge
 
 eval: setup $(MODEL)
 	PYTHONPATH=$(CURDIR) $(RASA_VENV)/bin/python -m bot.evaluation.heldout

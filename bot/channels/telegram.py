@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -37,17 +36,11 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels import telegram_store as store
 from bot.channels.relay import ConversationLocks, Relay, StoredMessage, invalid_text_reason
 from bot.channels.telegram_text import HELP_BUTTONS, HELP_TEXT, split_text
 from bot.settings import Settings
-from bot.storage.accounts import claim_telegram_update, current_conversation, get_or_create_account
-from bot.storage.conversations import (
-    add_message,
-    get_conversation,
-    mark_delivery,
-    undelivered_messages,
-)
-from bot.storage.tables import Button, ChannelAccount, Message
+from bot.storage.tables import Button
 
 logger = logging.getLogger(__name__)
 
@@ -80,104 +73,6 @@ def keyboard(message_id: int, buttons: Sequence[Button]) -> InlineKeyboardMarkup
         [[InlineKeyboardButton(b["title"][:64], callback_data=button_data(message_id, i))]
          for i, b in enumerate(buttons)]
     )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class _ChatTurn:
-    conversation_id: str
-    account_id: int
-
-
-def _conversation_for_chat(
-    session_factory: sessionmaker[Session], *, chat_id: int, idle_after: timedelta
-) -> _ChatTurn:
-    with session_factory.begin() as session:
-        account = get_or_create_account(session, channel="telegram", external_id=str(chat_id))
-        current = current_conversation(session, account=account, idle_after=idle_after)
-        return _ChatTurn(current.conversation.id, account.id)
-
-
-def _claim(session_factory: sessionmaker[Session], update_id: int) -> bool:
-    with session_factory.begin() as session:
-        return claim_telegram_update(session, update_id=update_id)
-
-
-def _chat_of(session_factory: sessionmaker[Session], conversation_id: str) -> int | None:
-    with session_factory() as session:
-        conversation = get_conversation(session, conversation_id=conversation_id)
-        if conversation is None or conversation.account_id is None:
-            return None
-        account = session.get(ChannelAccount, conversation.account_id)
-        return int(account.external_id) if account is not None else None
-
-
-def _store_local_exchange(
-    session_factory: sessionmaker[Session],
-    *,
-    conversation_id: str,
-    customer_text: str,
-    reply: str,
-    buttons: list[Button] | None = None,
-) -> StoredMessage:
-    """For what the gateway answers itself (/start, /help, a sticker): both sides stored."""
-    with session_factory.begin() as session:
-        add_message(
-            session,
-            conversation_id=conversation_id,
-            direction="in",
-            sender="customer",
-            text=customer_text,
-            channel="telegram",
-            delivery_state="processed",
-        )
-        stored = add_message(
-            session,
-            conversation_id=conversation_id,
-            direction="out",
-            sender="bot",
-            text=reply,
-            buttons=buttons,
-            channel="telegram",
-            delivery_state="queued",
-        )
-        return StoredMessage.from_row(stored)
-
-
-def _button_payload(
-    session_factory: sessionmaker[Session], *, data: str, conversation_id: str
-) -> str | None:
-    """The payload behind a pressed button, only if it is on a message of this conversation."""
-    parts = data.split(":")
-    if len(parts) != 3 or parts[0] != "b" or not parts[1].isdigit() or not parts[2].isdigit():
-        return None
-    with session_factory() as session:
-        message = session.get(Message, int(parts[1]))
-        if message is None or message.conversation_id != conversation_id or not message.buttons:
-            return None
-        index = int(parts[2])
-        return message.buttons[index]["payload"] if index < len(message.buttons) else None
-
-
-def _mark_sent(
-    session_factory: sessionmaker[Session], *, message_id: int, external_id: str
-) -> None:
-    with session_factory.begin() as session:
-        mark_delivery(
-            session, message_id=message_id, delivery_state="delivered", external_id=external_id
-        )
-
-
-def _undelivered(session_factory: sessionmaker[Session]) -> list[StoredMessage]:
-    with session_factory() as session:
-        return [
-            StoredMessage.from_row(m) for m in undelivered_messages(session, channel="telegram")
-        ]
-
-
-def _still_queued(session_factory: sessionmaker[Session], message_id: int) -> bool:
-    with session_factory() as session:
-        message = session.get(Message, message_id)
-        return message is not None and message.delivery_state == "queued"
 
 
 class TelegramChannel:
@@ -258,7 +153,7 @@ class TelegramChannel:
 
     async def take_in_once(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Stops an update Telegram sent before (same update_id) from being handled again."""
-        if not await asyncio.to_thread(_claim, self._session_factory, update.update_id):
+        if not await asyncio.to_thread(store.claim, self._session_factory, update.update_id):
             logger.info("update %d seen before; skipped", update.update_id)
             raise ApplicationHandlerStop
 
@@ -268,13 +163,13 @@ class TelegramChannel:
         if message is None or chat is None:
             return
         turn = await asyncio.to_thread(
-            _conversation_for_chat,
+            store.conversation_for_chat,
             self._session_factory,
             chat_id=chat.id,
             idle_after=self._idle_after,
         )
         reply = await asyncio.to_thread(
-            _store_local_exchange,
+            store.store_local_exchange,
             self._session_factory,
             conversation_id=turn.conversation_id,
             customer_text=message.text or "/help",
@@ -300,13 +195,13 @@ class TelegramChannel:
         if query is None or chat is None:
             return
         turn = await asyncio.to_thread(
-            _conversation_for_chat,
+            store.conversation_for_chat,
             self._session_factory,
             chat_id=chat.id,
             idle_after=self._idle_after,
         )
         payload = await asyncio.to_thread(
-            _button_payload,
+            store.button_payload,
             self._session_factory,
             data=query.data or "",
             conversation_id=turn.conversation_id,
@@ -326,13 +221,13 @@ class TelegramChannel:
         if message is None or chat is None:
             return
         turn = await asyncio.to_thread(
-            _conversation_for_chat,
+            store.conversation_for_chat,
             self._session_factory,
             chat_id=chat.id,
             idle_after=self._idle_after,
         )
         reply = await asyncio.to_thread(
-            _store_local_exchange,
+            store.store_local_exchange,
             self._session_factory,
             conversation_id=turn.conversation_id,
             customer_text="[non-text message]",
@@ -347,7 +242,7 @@ class TelegramChannel:
     async def _relay_text(self, chat_id: int, text: str) -> None:
         async with self._chat_locks.for_conversation(str(chat_id)):
             turn = await asyncio.to_thread(
-                _conversation_for_chat,
+                store.conversation_for_chat,
                 self._session_factory,
                 chat_id=chat_id,
                 idle_after=self._idle_after,
@@ -366,14 +261,16 @@ class TelegramChannel:
         """Sends in order; stops at the first refusal so later messages never overtake it."""
         if not messages:
             return
-        chat_id = await asyncio.to_thread(_chat_of, self._session_factory, conversation_id)
+        chat_id = await asyncio.to_thread(store.chat_of, self._session_factory, conversation_id)
         if chat_id is None:
             logger.error("no Telegram chat for conversation %s", conversation_id)
             return
         async with self._send_locks.for_conversation(conversation_id):
             for message in messages:
                 # A live turn and the retry loop may both hold it; whoever is second skips.
-                if not await asyncio.to_thread(_still_queued, self._session_factory, message.id):
+                if not await asyncio.to_thread(
+                    store.still_queued, self._session_factory, message.id
+                ):
                     continue
                 try:
                     external_id = await self._send(chat_id, message)
@@ -385,7 +282,7 @@ class TelegramChannel:
                     )
                     return
                 await asyncio.to_thread(
-                    _mark_sent,
+                    store.mark_sent,
                     self._session_factory,
                     message_id=message.id,
                     external_id=external_id,
@@ -409,7 +306,7 @@ class TelegramChannel:
 
     async def resend_undelivered(self) -> None:
         """Sends again what Telegram refused before (after the rate limiter gave up)."""
-        waiting = await asyncio.to_thread(_undelivered, self._session_factory)
+        waiting = await asyncio.to_thread(store.undelivered, self._session_factory)
         by_conversation: dict[str, list[StoredMessage]] = {}
         for message in waiting:
             by_conversation.setdefault(message.conversation_id, []).append(message)

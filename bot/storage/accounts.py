@@ -54,7 +54,9 @@ def current_conversation(
     if account.current_conversation_id is not None:
         previous = session.get(Conversation, account.current_conversation_id)
     if previous is not None and previous.closed_at is None:
-        if moment - previous.last_activity_at < idle_after:
+        # Waiting for or talking with a person is not idleness: the wait is ours.
+        with_person = previous.state in ("queued", "agent")
+        if with_person or moment - previous.last_activity_at < idle_after:
             return CurrentConversation(previous, started=False, previous_id=None)
         previous.closed_at = moment
         previous.close_reason = "idle"

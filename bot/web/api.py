@@ -147,7 +147,8 @@ def _close_if_idle(
         if conversation is None or conversation.closed_at is not None:
             return True
         now = utc_now()
-        if now - conversation.last_activity_at < idle_after:
+        with_person = conversation.state in ("queued", "agent")
+        if with_person or now - conversation.last_activity_at < idle_after:
             return False
         conversation.closed_at = now
         conversation.close_reason = "idle"

@@ -20,6 +20,7 @@ from bot.handoff.queue import (
     snapshot,
     take,
 )
+from bot.storage.accounts import current_conversation, get_or_create_account
 from bot.storage.tables import Agent, Conversation, Handoff
 from tests.bot.handoff.conftest import new_conversation
 
@@ -195,3 +196,28 @@ def test_a_surge_is_seen_in_the_queue_length_and_in_incidents(
     assert not calm.active
     assert crowded.active and any("queue" in reason for reason in crowded.reasons)
     assert incident.active and any("incident" in reason for reason in incident.reasons)
+
+
+def test_a_conversation_waiting_for_a_person_does_not_time_out(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory.begin() as session:
+        account = get_or_create_account(session, channel="telegram", external_id="42")
+        first = current_conversation(session, account=account, idle_after=timedelta(minutes=30))
+        conversation_id = first.conversation.id
+        enqueue(
+            session,
+            conversation_id=conversation_id,
+            reason=HandoffReason.CUSTOMER_ASKED,
+            reason_detail="asked for a person",
+            summary={},
+            verified=False,
+            affected_by_incident=False,
+            order_value=None,
+        )
+        first.conversation.last_activity_at -= timedelta(hours=2)
+    with session_factory.begin() as session:
+        account = get_or_create_account(session, channel="telegram", external_id="42")
+        later = current_conversation(session, account=account, idle_after=timedelta(minutes=30))
+
+        assert later.conversation.id == conversation_id and not later.started
