@@ -19,7 +19,12 @@ from bot.channels.engine import BotReply
 from bot.channels.relay import ENGINE_DOWN_REPLY
 from bot.channels.telegram import EXPIRED_BUTTON, NOT_TEXT_REPLY, SECRET_HEADER, webhook_secret
 from bot.channels.telegram_text import HELP_TEXT
+from bot.domain.handoff import HandoffPolicy, HandoffReason
+from bot.handoff.agents import add_agent
+from bot.handoff.desk import HandoffDesk, HandoffRequest
 from bot.settings import Settings
+from bot.storage.db import make_engine, make_session_factory
+from bot.storage.tables import Conversation
 from bot.web.app import create_app
 from tests.support.engines import ScriptedEngine
 from tests.support.fake_telegram import FakeTelegram, SentMessage
@@ -309,3 +314,44 @@ def test_without_a_token_the_channel_does_not_start(
 
     assert telegram.calls("getMe") == []
     assert webhook.status_code == 404
+
+
+def test_a_telegram_customer_talks_with_an_agent_through_the_console(
+    gateway: TestClient, telegram: FakeTelegram, engine: ScriptedEngine, database_url: str
+) -> None:
+    database = make_engine(database_url)
+    session_factory = make_session_factory(database)
+    with session_factory.begin() as session:
+        add_agent(session, username="mei", display_name="Mei Chen", password="a long password")
+    telegram.push_update(telegram.text_update(CHAT, "hello"))
+    telegram.wait_for_messages(CHAT, 1)
+    with session_factory() as session:
+        conversation_id = session.scalars(sa.select(Conversation.id)).one()
+    HandoffDesk(session_factory, HandoffPolicy()).request(
+        HandoffRequest(
+            conversation_id=conversation_id,
+            reason=HandoffReason.CUSTOMER_ASKED,
+            reason_detail="asked for a person",
+            summary={},
+            verified=False,
+            affected_by_incident=False,
+            order_value=None,
+        ),
+        active_incidents=0,
+    )
+    gateway.post("/api/console/login", json={"username": "mei", "password": "a long password"})
+    [entry] = gateway.get("/api/console/queue").json()["waiting"]
+
+    gateway.post(f"/api/console/handoffs/{entry['id']}/take")
+    telegram.push_update(telegram.text_update(CHAT, "the box was wet"))
+    gateway.post(f"/api/console/handoffs/{entry['id']}/messages", json={"text": "Sorry! Photo?"})
+    sent = telegram.wait_for_messages(CHAT, 3)
+    detail = gateway.get(f"/api/console/handoffs/{entry['id']}").json()
+    database.dispose()
+
+    assert [m.text for m in sent[1:]] == [
+        "Mei Chen from our team has joined the chat.",
+        "Sorry! Photo?",
+    ]
+    assert "the box was wet" in [m["text"] for m in detail["transcript"]]
+    assert [call.text for call in engine.calls] == ["hello"]  # the agent had it, not the bot
