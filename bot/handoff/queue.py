@@ -108,16 +108,19 @@ def get_handoff(session: Session, *, handoff_id: int) -> Handoff | None:
 
 
 def take(session: Session, *, handoff_id: int, agent: Agent, active_chats: int) -> Handoff:
-    handoff = session.get(Handoff, handoff_id, with_for_update=True)
-    if handoff is None:
-        raise LookupError(f"no handoff {handoff_id}")
-    if handoff.state != "waiting":
-        raise HandoffConflict("someone else took this conversation, or the customer left")
+    """One conditional UPDATE, so two agents taking at once cannot both win, on any database."""
     if active_chats >= agent.capacity:
         raise HandoffConflict(f"you already have {active_chats} conversations, your capacity")
-    handoff.state = "assigned"
-    handoff.agent_id = agent.id
-    handoff.assigned_at = utc_now()
+    taken = session.execute(
+        sa.update(Handoff)
+        .where(Handoff.id == handoff_id, Handoff.state == "waiting")
+        .values(state="assigned", agent_id=agent.id, assigned_at=utc_now())
+    )
+    handoff = session.get(Handoff, handoff_id, populate_existing=True)
+    if handoff is None:
+        raise LookupError(f"no handoff {handoff_id}")
+    if not getattr(taken, "rowcount", 0):
+        raise HandoffConflict("someone else took this conversation, or the customer left")
     _set_conversation_state(session, handoff.conversation_id, "agent")
     session.flush()
     return handoff
@@ -238,14 +241,24 @@ def _contacts_between(session: Session, start: datetime, end: datetime) -> int:
 
 
 def _normal_contact_rate(session: Session, *, now: datetime, window: timedelta) -> float:
-    """The median rate over the past day's windows; a default until a day has been seen."""
+    """The median rate over the past day's windows (before the current one); a default
+    until a day has been seen. One query, bucketed here."""
+    day = timedelta(days=1)
     first = session.scalar(sa.select(sa.func.min(Conversation.created_at)))
-    if first is None or now - first < timedelta(days=1):
+    if first is None or now - first < day:
         return NORMAL_CONTACTS_PER_HOUR / 60
-    counts = [
-        _contacts_between(session, now - window * (i + 1), now - window * i)
-        for i in range(1, int(timedelta(days=1) / window) + 1)
-    ]
+    windows = int(day / window)
+    counts = [0] * windows
+    started = session.scalars(
+        sa.select(Conversation.created_at).where(
+            Conversation.created_at >= now - window * (windows + 1),
+            Conversation.created_at < now - window,
+        )
+    )
+    for created_at in started:
+        index = int((now - window - created_at) / window)
+        if 0 <= index < windows:
+            counts[index] += 1
     return normal_arrival_rate(counts, window.total_seconds() / 60)
 
 

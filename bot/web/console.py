@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Cookie, Depends, HTTPException, Response, WebSocket, status
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 from starlette.websockets import WebSocketDisconnect
 
 from bot.channels.relay import StoredMessage
@@ -22,7 +24,7 @@ from bot.handoff.agents import (
 from bot.handoff.queue import HandoffConflict, close, get_handoff, hand_back, take
 from bot.handoff.texts import BACK_WITH_BOT_AFTER_AGENT, RATING_BUTTONS, RATING_QUESTION
 from bot.storage.conversations import add_message
-from bot.storage.tables import Agent, AgentNote, CallbackRequest, utc_now
+from bot.storage.tables import Agent, AgentNote, CallbackRequest, Handoff, utc_now
 from bot.web import console_views as views
 from bot.web.api import GatewayServices, ServicesDep
 from bot.web.console_schemas import (
@@ -129,11 +131,15 @@ def me(agent: AgentDep, services: ServicesDep) -> AgentOut:
 
 @console_router.put("/me/status")
 async def change_status(body: StatusChange, agent: AgentDep, services: ServicesDep) -> AgentOut:
-    with services.session_factory.begin() as session:
-        changed = set_status(session, agent_id=agent.id, status=body.status)
-        session.expunge(changed)
+    def change() -> AgentOut:
+        with services.session_factory.begin() as session:
+            changed = set_status(session, agent_id=agent.id, status=body.status)
+            session.expunge(changed)
+        return _agent_out(services, changed)
+
+    changed = await asyncio.to_thread(change)
     await services.console.notify({"type": "queue"})
-    return _agent_out(services, changed)
+    return changed
 
 
 @console_router.get("/queue")
@@ -151,24 +157,27 @@ def _detail(services: GatewayServices, handoff_id: int) -> HandoffDetail:
 
 @console_router.post("/handoffs/{handoff_id}/take", responses={404: {}, 409: {}})
 async def take_handoff(handoff_id: int, agent: AgentDep, services: ServicesDep) -> HandoffDetail:
-    with services.session_factory.begin() as session:
-        try:
-            handoff = take(
-                session,
-                handoff_id=handoff_id,
-                agent=agent,
-                active_chats=active_chats(session, agent_id=agent.id),
-            )
-        except LookupError:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such handoff") from None
-        except HandoffConflict as conflict:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(conflict)) from None
-        conversation_id = handoff.conversation_id
+    def take_it() -> str:
+        with services.session_factory.begin() as session:
+            try:
+                handoff = take(
+                    session,
+                    handoff_id=handoff_id,
+                    agent=agent,
+                    active_chats=active_chats(session, agent_id=agent.id),
+                )
+            except LookupError:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "no such handoff") from None
+            except HandoffConflict as conflict:
+                raise HTTPException(status.HTTP_409_CONFLICT, str(conflict)) from None
+            return handoff.conversation_id
+
+    conversation_id = await asyncio.to_thread(take_it)
     await _tell_customer(
         services, conversation_id, f"{agent.display_name} from our team has joined the chat."
     )
     await services.console.notify({"type": "queue"})
-    return _detail(services, handoff_id)
+    return await asyncio.to_thread(_detail, services, handoff_id)
 
 
 @console_router.get("/handoffs/{handoff_id}", responses={404: {}})
@@ -187,11 +196,26 @@ def _own_assigned(services: GatewayServices, handoff_id: int, agent: Agent) -> s
         return handoff.conversation_id
 
 
+def _finish(
+    services: GatewayServices,
+    handoff_id: int,
+    agent: Agent,
+    finish: Callable[[Session, Handoff], None],
+) -> str:
+    """Hand back or close, only by the agent who has the conversation."""
+    conversation_id = _own_assigned(services, handoff_id, agent)
+    with services.session_factory.begin() as session:
+        handoff = get_handoff(session, handoff_id=handoff_id)
+        assert handoff is not None
+        finish(session, handoff)
+    return conversation_id
+
+
 @console_router.post("/handoffs/{handoff_id}/messages", responses={404: {}, 409: {}})
 async def send_agent_message(
     handoff_id: int, body: TextBody, agent: AgentDep, services: ServicesDep
 ) -> MessageOut:
-    conversation_id = _own_assigned(services, handoff_id, agent)
+    conversation_id = await asyncio.to_thread(_own_assigned, services, handoff_id, agent)
     stored = await _store_and_deliver(services, conversation_id, body.text, sender="agent")
     await services.console.notify(
         {"type": "message", "handoff_id": handoff_id, "message": views.message_out(stored)}
@@ -216,32 +240,30 @@ def add_note(handoff_id: int, body: TextBody, agent: AgentDep, services: Service
 async def hand_back_to_bot(
     handoff_id: int, body: HandBack, agent: AgentDep, services: ServicesDep
 ) -> HandoffDetail:
-    conversation_id = _own_assigned(services, handoff_id, agent)
-    with services.session_factory.begin() as session:
-        handoff = get_handoff(session, handoff_id=handoff_id)
-        assert handoff is not None
+    def finish(session: Session, handoff: Handoff) -> None:
         hand_back(session, handoff=handoff)
         if body.note:
             session.add(AgentNote(handoff_id=handoff_id, agent_id=agent.id, text=body.note))
+
+    conversation_id = await asyncio.to_thread(_finish, services, handoff_id, agent, finish)
     await services.resume_engine(conversation_id, f"returned by an agent. {body.note or ''}")
     # The rating question follows the bot's next answer (bot/handoff/customer_side.py).
     await _tell_customer(services, conversation_id, BACK_WITH_BOT_AFTER_AGENT)
     await services.console.notify({"type": "queue"})
-    return _detail(services, handoff_id)
+    return await asyncio.to_thread(_detail, services, handoff_id)
 
 
 @console_router.post("/handoffs/{handoff_id}/close", responses={404: {}, 409: {}})
 async def close_handoff(
     handoff_id: int, body: CloseBody, agent: AgentDep, services: ServicesDep
 ) -> HandoffDetail:
-    conversation_id = _own_assigned(services, handoff_id, agent)
-    with services.session_factory.begin() as session:
-        handoff = get_handoff(session, handoff_id=handoff_id)
-        assert handoff is not None
+    def finish(session: Session, handoff: Handoff) -> None:
         close(session, handoff=handoff, resolution=body.resolution)
+
+    conversation_id = await asyncio.to_thread(_finish, services, handoff_id, agent, finish)
     await _tell_customer(services, conversation_id, RATING_QUESTION, buttons=True)
     await services.console.notify({"type": "queue"})
-    return _detail(services, handoff_id)
+    return await asyncio.to_thread(_detail, services, handoff_id)
 
 
 @console_router.get("/callbacks")

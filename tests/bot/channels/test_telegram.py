@@ -346,12 +346,18 @@ def test_a_telegram_customer_talks_with_an_agent_through_the_console(
     telegram.push_update(telegram.text_update(CHAT, "the box was wet"))
     gateway.post(f"/api/console/handoffs/{entry['id']}/messages", json={"text": "Sorry! Photo?"})
     sent = telegram.wait_for_messages(CHAT, 3)
-    detail = gateway.get(f"/api/console/handoffs/{entry['id']}").json()
+    deadline = time.monotonic() + 15
+    while True:  # the customer's update arrives by polling, in its own time
+        detail = gateway.get(f"/api/console/handoffs/{entry['id']}").json()
+        texts = [m["text"] for m in detail["transcript"]]
+        if "the box was wet" in texts or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     database.dispose()
 
     assert [m.text for m in sent[1:]] == [
         "Mei Chen from our team has joined the chat.",
         "Sorry! Photo?",
     ]
-    assert "the box was wet" in [m["text"] for m in detail["transcript"]]
+    assert "the box was wet" in texts
     assert [call.text for call in engine.calls] == ["hello"]  # the agent had it, not the bot
