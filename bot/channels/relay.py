@@ -361,54 +361,69 @@ class Relay:
         exception; kept messages wait for the next call.
         """
         async with self._locks.for_conversation(conversation_id):
-            channel, pending = await asyncio.to_thread(
-                _load_unanswered,
-                self._session_factory,
-                conversation_id=conversation_id,
-                up_to=up_to,
+            return await self._answer_locked(conversation_id, up_to)
+
+    async def accept_and_answer(
+        self, *, conversation_id: str, channel: Channel, text: str
+    ) -> list[StoredMessage]:
+        """For a request that waits for its own answer (the HTTP API): storing inside the
+        conversation's lock means a later request cannot answer this one's message first
+        and take its replies."""
+        async with self._locks.for_conversation(conversation_id):
+            accepted = await self.accept(
+                conversation_id=conversation_id, channel=channel, text=text
             )
-            produced: list[StoredMessage] = []
-            for index, item in enumerate(pending):
-                route = await asyncio.to_thread(
-                    _route, self._session_factory, conversation_id=conversation_id
+            return await self._answer_locked(conversation_id, accepted.message.id)
+
+    async def _answer_locked(self, conversation_id: str, up_to: int | None) -> list[StoredMessage]:
+        channel, pending = await asyncio.to_thread(
+            _load_unanswered,
+            self._session_factory,
+            conversation_id=conversation_id,
+            up_to=up_to,
+        )
+        produced: list[StoredMessage] = []
+        for index, item in enumerate(pending):
+            route = await asyncio.to_thread(
+                _route, self._session_factory, conversation_id=conversation_id
+            )
+            paused = self._paused
+            if paused is not None and (route.state != "bot" or paused.wants(item.text)):
+                routed = await paused.handle(
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    state=route.state,
+                    message_id=item.message_id,
+                    text=item.text,
                 )
-                paused = self._paused
-                if paused is not None and (route.state != "bot" or paused.wants(item.text)):
-                    routed = await paused.handle(
-                        conversation_id=conversation_id,
-                        channel=channel,
-                        state=route.state,
-                        message_id=item.message_id,
-                        text=item.text,
-                    )
-                    produced += routed.messages
-                    if not routed.pass_to_engine:
-                        continue
-                turn = None
-                if not route.engine_paused or await self._resume(conversation_id, route.outcome):
-                    turn = await self._ask_engine(conversation_id, item)
-                if turn is None:
-                    produced += await asyncio.to_thread(
-                        _keep_for_later,
-                        self._session_factory,
-                        conversation_id=conversation_id,
-                        channel=channel,
-                        pending=pending[index:],
-                    )
-                    break
+                produced += routed.messages
+                if not routed.pass_to_engine:
+                    continue
+            turn = None
+            if not route.engine_paused or await self._resume(conversation_id, route.outcome):
+                turn = await self._ask_engine(conversation_id, item)
+            if turn is None:
                 produced += await asyncio.to_thread(
-                    _store_turn,
+                    _keep_for_later,
                     self._session_factory,
                     conversation_id=conversation_id,
                     channel=channel,
-                    pending=item,
-                    turn=turn,
+                    pending=pending[index:],
                 )
-                if paused is not None:
-                    produced += await paused.after_bot_turn(
-                        conversation_id=conversation_id, channel=channel
-                    )
-            return produced
+                break
+            produced += await asyncio.to_thread(
+                _store_turn,
+                self._session_factory,
+                conversation_id=conversation_id,
+                channel=channel,
+                pending=item,
+                turn=turn,
+            )
+            if paused is not None:
+                produced += await paused.after_bot_turn(
+                    conversation_id=conversation_id, channel=channel
+                )
+        return produced
 
     async def _resume(self, conversation_id: str, outcome: str) -> bool:
         """The engine paused the conversation for a person; it must hear it is back first."""

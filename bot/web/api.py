@@ -208,11 +208,8 @@ async def send_message(
     )
     if closed:
         raise HTTPException(status.HTTP_409_CONFLICT, CLOSED_DETAIL)
-    accepted = await services.relay.accept(
+    produced = await services.relay.accept_and_answer(
         conversation_id=conversation.id, channel="api", text=body.text
-    )
-    produced = await services.relay.answer(
-        conversation_id=conversation.id, up_to=accepted.message.id
     )
     await asyncio.to_thread(
         _mark_returned, services.session_factory, message_ids=[m.id for m in produced]

@@ -225,7 +225,13 @@ async def test_a_request_gets_the_replies_to_its_own_message(
     conversation_id = _new_conversation(session_factory)
     relay = Relay(session_factory=session_factory, engine=ScriptedEngine(delay_seconds=0.05))
 
-    results = await asyncio.gather(*(_say(relay, conversation_id, t) for t in ("a", "b", "c")))
+    async def say(text: str) -> list[str]:
+        produced = await relay.accept_and_answer(
+            conversation_id=conversation_id, channel="api", text=text
+        )
+        return [message.text or "" for message in produced]
+
+    results = await asyncio.gather(*(say(t) for t in ("a", "b", "c")))
 
     assert sorted(results) == [["echo: a"], ["echo: b"], ["echo: c"]]
 
