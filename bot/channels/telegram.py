@@ -162,21 +162,7 @@ class TelegramChannel:
         message, chat = update.effective_message, update.effective_chat
         if message is None or chat is None:
             return
-        turn = await asyncio.to_thread(
-            store.conversation_for_chat,
-            self._session_factory,
-            chat_id=chat.id,
-            idle_after=self._idle_after,
-        )
-        reply = await asyncio.to_thread(
-            store.store_local_exchange,
-            self._session_factory,
-            conversation_id=turn.conversation_id,
-            customer_text=message.text or "/help",
-            reply=HELP_TEXT,
-            buttons=list(HELP_BUTTONS),
-        )
-        await self.deliver(turn.conversation_id, [reply])
+        await self._answer_locally(chat.id, message.text or "/help", HELP_TEXT, HELP_BUTTONS)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A customer's text: stored, answered by the engine, replies sent."""
@@ -194,12 +180,7 @@ class TelegramChannel:
         query, chat = update.callback_query, update.effective_chat
         if query is None or chat is None:
             return
-        turn = await asyncio.to_thread(
-            store.conversation_for_chat,
-            self._session_factory,
-            chat_id=chat.id,
-            idle_after=self._idle_after,
-        )
+        turn = await self._conversation_for(chat.id)
         payload = await asyncio.to_thread(
             store.button_payload,
             self._session_factory,
@@ -220,20 +201,30 @@ class TelegramChannel:
         message, chat = update.effective_message, update.effective_chat
         if message is None or chat is None:
             return
-        turn = await asyncio.to_thread(
+        await self._answer_locally(chat.id, "[non-text message]", NOT_TEXT_REPLY)
+
+    async def _conversation_for(self, chat_id: int) -> store.ChatTurn:
+        return await asyncio.to_thread(
             store.conversation_for_chat,
             self._session_factory,
-            chat_id=chat.id,
+            chat_id=chat_id,
             idle_after=self._idle_after,
         )
-        reply = await asyncio.to_thread(
+
+    async def _answer_locally(
+        self, chat_id: int, customer_text: str, reply: str, buttons: Sequence[Button] = ()
+    ) -> None:
+        """What the gateway answers itself, without the engine: both sides stored, then sent."""
+        turn = await self._conversation_for(chat_id)
+        stored = await asyncio.to_thread(
             store.store_local_exchange,
             self._session_factory,
             conversation_id=turn.conversation_id,
-            customer_text="[non-text message]",
-            reply=NOT_TEXT_REPLY,
+            customer_text=customer_text,
+            reply=reply,
+            buttons=list(buttons) or None,
         )
-        await self.deliver(turn.conversation_id, [reply])
+        await self.deliver(turn.conversation_id, [stored])
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Logs the type only: exception texts can quote customer messages."""
@@ -241,12 +232,7 @@ class TelegramChannel:
 
     async def _relay_text(self, chat_id: int, text: str) -> None:
         async with self._chat_locks.for_conversation(str(chat_id)):
-            turn = await asyncio.to_thread(
-                store.conversation_for_chat,
-                self._session_factory,
-                chat_id=chat_id,
-                idle_after=self._idle_after,
-            )
+            turn = await self._conversation_for(chat_id)
             accepted = await self._relay.accept(
                 conversation_id=turn.conversation_id, channel="telegram", text=text
             )
