@@ -178,13 +178,14 @@ def reference_vectors(encoder: Any, tokenizer: Any, sentences: Sequence[str]) ->
     """Torch's vectors for ``sentences``, tokenized as the export tokenizes (256 wordpieces)."""
     import torch
 
+    max_length = int(nlu_export.expected_manifest()["max_seq_length"])
     out: list[list[float]] = []
     with torch.no_grad():
         for sentence in sentences:
             batch = tokenizer(
                 [sentence],
                 truncation=True,
-                max_length=int(nlu_export.expected_manifest()["max_seq_length"]),
+                max_length=max_length,
                 return_tensors="pt",
             )
             out += _mean_pooled(encoder, dict(batch)).tolist()

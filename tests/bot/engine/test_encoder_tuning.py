@@ -7,17 +7,15 @@ prints what it saw; the checks happen here.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from tests.support.engine_python import RASA_PYTHON, run_engine_script
+
 ROOT = Path(__file__).resolve().parents[3]
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 
 pytestmark = pytest.mark.skipif(
     not RASA_PYTHON.exists() or not (ROOT / "models" / "minilm" / "model.onnx").exists(),
@@ -98,19 +96,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "probes": PROBES,
         "texts": texts,
     }
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", SCRIPT],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=900,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    result: dict[str, Any] = json.loads(done.stdout)
+    result: dict[str, Any] = run_engine_script(SCRIPT, request, timeout=900)
     return result
 
 

@@ -7,18 +7,15 @@ against sentence-transformers in this interpreter.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot import nlu_export
+from tests.support.engine_python import RASA_PYTHON, run_engine_script
 
 ROOT = Path(__file__).resolve().parents[3]
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 MODEL_DIR = ROOT / "models" / "minilm"
 
 pytestmark = pytest.mark.skipif(
@@ -92,19 +89,7 @@ json.dump(out, sys.stdout)
 
 @pytest.fixture(scope="module")
 def engine_output() -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", SCRIPT],
-        input=json.dumps(TEXTS),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    result: dict[str, Any] = json.loads(done.stdout)
+    result: dict[str, Any] = run_engine_script(SCRIPT, TEXTS, timeout=600)
     return result
 
 
