@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from bot.channels.relay import StoredMessage
+from bot.channels.relay_store import StoredMessage
 
 
 class Delivery(Protocol):

@@ -17,22 +17,23 @@ import logging
 import unicodedata
 import weakref
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol, cast
+from typing import Protocol
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.engine import ConversationEngine, EngineTurn, EngineUnavailable
-from bot.storage.accounts import get_account, link_customer
-from bot.storage.conversations import (
-    add_message,
-    find_client_message,
-    get_conversation,
-    mark_delivery,
-    unanswered_messages,
+from bot.channels.relay_store import (
+    Accepted,
+    Pending,
+    StoredMessage,
+    keep_for_later,
+    load_unanswered,
+    mark_resumed,
+    read_route,
+    store_customer_message,
+    store_turn,
 )
-from bot.storage.tables import Button, Channel, Handoff, Message
+from bot.storage.tables import Channel
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +41,6 @@ ENGINE_DOWN_REPLY = (
     "Sorry, we're having trouble answering right now. "
     "Your message is kept and we'll reply as soon as we're back."
 )
-# Channels whose accounts are one person over time, so a verification may be remembered.
-# A web chat session can be a shared computer: it proves orders again in each conversation.
-LINKING_CHANNELS = frozenset({"telegram"})
 # Rasa reads a message starting with "/" as an intent (and slot values) typed directly.
 # A zero-width space in front keeps a customer's "/..." plain text for the engine.
 SLASH_GUARD = "\u200b"
@@ -92,31 +90,6 @@ class ConversationLocks:
 
 
 @dataclass(frozen=True)
-class StoredMessage:
-    """A message as channels deliver it: with the id that acknowledgements refer to."""
-
-    id: int
-    conversation_id: str
-    sender: str
-    text: str | None
-    buttons: list[Button]
-    created_at: datetime
-    client_message_id: str | None = None
-
-    @classmethod
-    def from_row(cls, message: Message) -> StoredMessage:
-        return cls(
-            id=message.id,
-            conversation_id=message.conversation_id,
-            sender=message.sender,
-            text=message.text,
-            buttons=list(message.buttons or []),
-            created_at=message.created_at,
-            client_message_id=message.client_message_id,
-        )
-
-
-@dataclass(frozen=True)
 class Routed:
     """What the handoff side did with a message the bot must not see."""
 
@@ -142,174 +115,6 @@ class PausedConversations(Protocol):
     async def handle(
         self, *, conversation_id: str, channel: Channel, state: str, message_id: int, text: str
     ) -> Routed: ...
-
-
-@dataclass(frozen=True)
-class _Route:
-    state: str
-    engine_paused: bool
-    outcome: str
-
-
-def _route(session_factory: sessionmaker[Session], *, conversation_id: str) -> _Route:
-    with session_factory() as session:
-        conversation = get_conversation(session, conversation_id=conversation_id)
-        if conversation is None:
-            raise LookupError(f"no conversation {conversation_id}")
-        last = session.scalars(
-            sa.select(Handoff)
-            .where(Handoff.conversation_id == conversation_id)
-            .order_by(Handoff.id.desc())
-        ).first()
-        outcome = "" if last is None else f"{last.state} {last.resolution or ''}".strip()
-        return _Route(conversation.state, conversation.engine_paused, outcome)
-
-
-def _mark_resumed(session_factory: sessionmaker[Session], *, conversation_id: str) -> None:
-    with session_factory.begin() as session:
-        conversation = get_conversation(session, conversation_id=conversation_id)
-        if conversation is not None:
-            conversation.engine_paused = False
-
-
-@dataclass(frozen=True)
-class Accepted:
-    message: StoredMessage
-    # True when the same client message id was stored before: acknowledge, do not answer.
-    duplicate: bool
-
-
-@dataclass(frozen=True)
-class _Pending:
-    """One unanswered customer message and what the engine is told about its sender."""
-
-    message_id: int
-    text: str
-    metadata: dict[str, object]
-    was_kept: bool  # already answered with the apology once
-    account_id: int | None
-
-
-def _accept(
-    session_factory: sessionmaker[Session],
-    *,
-    conversation_id: str,
-    channel: Channel,
-    text: str,
-    client_message_id: str | None,
-) -> Accepted:
-    with session_factory.begin() as session:
-        if client_message_id is not None:
-            earlier = find_client_message(
-                session, conversation_id=conversation_id, client_message_id=client_message_id
-            )
-            if earlier is not None:
-                return Accepted(StoredMessage.from_row(earlier), duplicate=True)
-        message = add_message(
-            session,
-            conversation_id=conversation_id,
-            direction="in",
-            sender="customer",
-            text=text,
-            channel=channel,
-            delivery_state="received",
-            client_message_id=client_message_id,
-        )
-        return Accepted(StoredMessage.from_row(message), duplicate=False)
-
-
-def _load_unanswered(
-    session_factory: sessionmaker[Session], *, conversation_id: str, up_to: int | None
-) -> tuple[Channel, list[_Pending]]:
-    with session_factory() as session:
-        conversation = get_conversation(session, conversation_id=conversation_id)
-        if conversation is None:
-            raise LookupError(f"no conversation {conversation_id}")
-        channel = cast(Channel, conversation.channel)
-        metadata: dict[str, object] = {
-            "channel": channel,
-            "conversation_id": conversation_id,
-            "role": "customer",
-        }
-        if conversation.account_id is not None and channel in LINKING_CHANNELS:
-            account = get_account(session, account_id=conversation.account_id)
-            if account is not None and account.customer_id is not None:
-                metadata["linked_customer_id"] = account.customer_id
-        pending = [
-            _Pending(
-                message_id=message.id,
-                text=message.text or "",
-                metadata=metadata,
-                was_kept=message.delivery_state == "pending",
-                account_id=conversation.account_id,
-            )
-            for message in unanswered_messages(session, conversation_id=conversation_id)
-            if up_to is None or message.id <= up_to
-        ]
-        return channel, pending
-
-
-def _store_turn(
-    session_factory: sessionmaker[Session],
-    *,
-    conversation_id: str,
-    channel: Channel,
-    pending: _Pending,
-    turn: EngineTurn,
-) -> list[StoredMessage]:
-    """One transaction: the inbound is "processed" exactly when its replies are stored."""
-    with session_factory.begin() as session:
-        stored = [
-            add_message(
-                session,
-                conversation_id=conversation_id,
-                direction="out",
-                sender="bot",
-                text=reply.text,
-                buttons=reply.buttons,
-                channel=channel,
-                delivery_state="queued",
-            )
-            for reply in turn.replies
-        ]
-        mark_delivery(session, message_id=pending.message_id, delivery_state="processed")
-        if (
-            turn.verified_customers
-            and pending.account_id is not None
-            and channel in LINKING_CHANNELS
-        ):
-            link_customer(
-                session,
-                account_id=pending.account_id,
-                customer_id=turn.verified_customers[-1].customer_id,
-            )
-        return [StoredMessage.from_row(message) for message in stored]
-
-
-def _keep_for_later(
-    session_factory: sessionmaker[Session],
-    *,
-    conversation_id: str,
-    channel: Channel,
-    pending: list[_Pending],
-) -> list[StoredMessage]:
-    """Marks the messages "pending" for the replayer; apologises once for the newly kept."""
-    newly_kept = [item for item in pending if not item.was_kept]
-    if not newly_kept:
-        return []
-    with session_factory.begin() as session:
-        for item in newly_kept:
-            mark_delivery(session, message_id=item.message_id, delivery_state="pending")
-        apology = add_message(
-            session,
-            conversation_id=conversation_id,
-            direction="out",
-            sender="system",
-            text=ENGINE_DOWN_REPLY,
-            channel=channel,
-            delivery_state="queued",
-        )
-        return [StoredMessage.from_row(apology)]
 
 
 class Relay:
@@ -342,7 +147,7 @@ class Relay:
     ) -> Accepted:
         """Stores a customer text, already checked by `invalid_text_reason`."""
         return await asyncio.to_thread(
-            _accept,
+            store_customer_message,
             self._session_factory,
             conversation_id=conversation_id,
             channel=channel,
@@ -377,7 +182,7 @@ class Relay:
 
     async def _answer_locked(self, conversation_id: str, up_to: int | None) -> list[StoredMessage]:
         channel, pending = await asyncio.to_thread(
-            _load_unanswered,
+            load_unanswered,
             self._session_factory,
             conversation_id=conversation_id,
             up_to=up_to,
@@ -385,7 +190,7 @@ class Relay:
         produced: list[StoredMessage] = []
         for index, item in enumerate(pending):
             route = await asyncio.to_thread(
-                _route, self._session_factory, conversation_id=conversation_id
+                read_route, self._session_factory, conversation_id=conversation_id
             )
             paused = self._paused
             if paused is not None and (route.state != "bot" or paused.wants(item.text)):
@@ -404,15 +209,16 @@ class Relay:
                 turn = await self._ask_engine(conversation_id, item)
             if turn is None:
                 produced += await asyncio.to_thread(
-                    _keep_for_later,
+                    keep_for_later,
                     self._session_factory,
                     conversation_id=conversation_id,
                     channel=channel,
                     pending=pending[index:],
+                    apology=ENGINE_DOWN_REPLY,
                 )
                 break
             produced += await asyncio.to_thread(
-                _store_turn,
+                store_turn,
                 self._session_factory,
                 conversation_id=conversation_id,
                 channel=channel,
@@ -433,11 +239,11 @@ class Relay:
             logger.warning("could not resume conversation %s: %s", conversation_id, error)
             return False
         await asyncio.to_thread(
-            _mark_resumed, self._session_factory, conversation_id=conversation_id
+            mark_resumed, self._session_factory, conversation_id=conversation_id
         )
         return True
 
-    async def _ask_engine(self, conversation_id: str, item: _Pending) -> EngineTurn | None:
+    async def _ask_engine(self, conversation_id: str, item: Pending) -> EngineTurn | None:
         try:
             return await self._engine.send(
                 conversation_id=conversation_id,

@@ -37,7 +37,8 @@ from telegram.ext import (
 )
 
 from bot.channels import telegram_store as store
-from bot.channels.relay import ConversationLocks, Relay, StoredMessage, invalid_text_reason
+from bot.channels.relay import ConversationLocks, Relay, invalid_text_reason
+from bot.channels.relay_store import StoredMessage
 from bot.channels.telegram_text import HELP_BUTTONS, HELP_TEXT, split_text
 from bot.settings import Settings
 from bot.storage.tables import Button

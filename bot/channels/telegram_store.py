@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.relay import StoredMessage
+from bot.channels.relay_store import StoredMessage
 from bot.storage.accounts import claim_telegram_update, current_conversation, get_or_create_account
 from bot.storage.conversations import (
     add_message,

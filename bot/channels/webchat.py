@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from bot.channels.relay import Relay, StoredMessage, invalid_text_reason
+from bot.channels.relay import Relay, invalid_text_reason
+from bot.channels.relay_store import StoredMessage
 from bot.channels.session_tokens import issue_token, new_session_id, session_id_from
 from bot.storage.accounts import current_conversation, get_account, get_or_create_account
 from bot.storage.conversations import list_messages, mark_delivered_up_to

@@ -10,7 +10,7 @@ from typing import cast
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.delivery import Delivery
-from bot.channels.relay import StoredMessage
+from bot.channels.relay_store import StoredMessage
 from bot.domain.handoff import HandoffPolicy
 from bot.domain.waiting import render_wait
 from bot.handoff.console_hub import ConsoleHub

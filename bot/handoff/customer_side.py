@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.relay import Routed, StoredMessage
+from bot.channels.relay import Routed
+from bot.channels.relay_store import StoredMessage
 from bot.domain.handoff import HandoffPolicy
 from bot.domain.waiting import render_wait
 from bot.handoff.queue import leave, open_handoff, snapshot

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 from starlette.websockets import WebSocketDisconnect
 
-from bot.channels.relay import StoredMessage
+from bot.channels.relay_store import StoredMessage
 from bot.handoff.agents import (
     active_chats,
     agent_for_token,

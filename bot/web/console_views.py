@@ -7,7 +7,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot.channels.relay import StoredMessage
+from bot.channels.relay_store import StoredMessage
 from bot.domain.waiting import whole_minutes
 from bot.handoff.queue import snapshot
 from bot.settings import handoff_policy

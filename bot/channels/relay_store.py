@@ -1,0 +1,224 @@
+"""What the relay reads and writes: one short transaction per step of a turn.
+
+Kept apart from ``relay.py``, which decides the order of the steps (and holds the
+conversation's lock); every function here is synchronous SQLAlchemy on an explicit
+session factory, for the relay to run in a worker thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels.engine import EngineTurn
+from bot.storage.accounts import get_account, link_customer
+from bot.storage.conversations import (
+    add_message,
+    find_client_message,
+    get_conversation,
+    mark_delivery,
+    unanswered_messages,
+)
+from bot.storage.tables import Button, Channel, Handoff, Message
+
+# Channels whose accounts are one person over time, so a verification may be remembered.
+# A web chat session can be a shared computer: it proves orders again in each conversation.
+LINKING_CHANNELS = frozenset({"telegram"})
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message as channels deliver it: with the id that acknowledgements refer to."""
+
+    id: int
+    conversation_id: str
+    sender: str
+    text: str | None
+    buttons: list[Button]
+    created_at: datetime
+    client_message_id: str | None = None
+
+    @classmethod
+    def from_row(cls, message: Message) -> StoredMessage:
+        return cls(
+            id=message.id,
+            conversation_id=message.conversation_id,
+            sender=message.sender,
+            text=message.text,
+            buttons=list(message.buttons or []),
+            created_at=message.created_at,
+            client_message_id=message.client_message_id,
+        )
+
+
+@dataclass(frozen=True)
+class Route:
+    state: str
+    engine_paused: bool
+    outcome: str
+
+
+def read_route(session_factory: sessionmaker[Session], *, conversation_id: str) -> Route:
+    with session_factory() as session:
+        conversation = get_conversation(session, conversation_id=conversation_id)
+        if conversation is None:
+            raise LookupError(f"no conversation {conversation_id}")
+        last = session.scalars(
+            sa.select(Handoff)
+            .where(Handoff.conversation_id == conversation_id)
+            .order_by(Handoff.id.desc())
+        ).first()
+        outcome = "" if last is None else f"{last.state} {last.resolution or ''}".strip()
+        return Route(conversation.state, conversation.engine_paused, outcome)
+
+
+def mark_resumed(session_factory: sessionmaker[Session], *, conversation_id: str) -> None:
+    with session_factory.begin() as session:
+        conversation = get_conversation(session, conversation_id=conversation_id)
+        if conversation is not None:
+            conversation.engine_paused = False
+
+
+@dataclass(frozen=True)
+class Accepted:
+    message: StoredMessage
+    # True when the same client message id was stored before: acknowledge, do not answer.
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One unanswered customer message and what the engine is told about its sender."""
+
+    message_id: int
+    text: str
+    metadata: dict[str, object]
+    was_kept: bool  # already answered with the apology once
+    account_id: int | None
+
+
+def store_customer_message(
+    session_factory: sessionmaker[Session],
+    *,
+    conversation_id: str,
+    channel: Channel,
+    text: str,
+    client_message_id: str | None,
+) -> Accepted:
+    with session_factory.begin() as session:
+        if client_message_id is not None:
+            earlier = find_client_message(
+                session, conversation_id=conversation_id, client_message_id=client_message_id
+            )
+            if earlier is not None:
+                return Accepted(StoredMessage.from_row(earlier), duplicate=True)
+        message = add_message(
+            session,
+            conversation_id=conversation_id,
+            direction="in",
+            sender="customer",
+            text=text,
+            channel=channel,
+            delivery_state="received",
+            client_message_id=client_message_id,
+        )
+        return Accepted(StoredMessage.from_row(message), duplicate=False)
+
+
+def load_unanswered(
+    session_factory: sessionmaker[Session], *, conversation_id: str, up_to: int | None
+) -> tuple[Channel, list[Pending]]:
+    with session_factory() as session:
+        conversation = get_conversation(session, conversation_id=conversation_id)
+        if conversation is None:
+            raise LookupError(f"no conversation {conversation_id}")
+        channel = cast(Channel, conversation.channel)
+        metadata: dict[str, object] = {
+            "channel": channel,
+            "conversation_id": conversation_id,
+            "role": "customer",
+        }
+        if conversation.account_id is not None and channel in LINKING_CHANNELS:
+            account = get_account(session, account_id=conversation.account_id)
+            if account is not None and account.customer_id is not None:
+                metadata["linked_customer_id"] = account.customer_id
+        pending = [
+            Pending(
+                message_id=message.id,
+                text=message.text or "",
+                metadata=metadata,
+                was_kept=message.delivery_state == "pending",
+                account_id=conversation.account_id,
+            )
+            for message in unanswered_messages(session, conversation_id=conversation_id)
+            if up_to is None or message.id <= up_to
+        ]
+        return channel, pending
+
+
+def store_turn(
+    session_factory: sessionmaker[Session],
+    *,
+    conversation_id: str,
+    channel: Channel,
+    pending: Pending,
+    turn: EngineTurn,
+) -> list[StoredMessage]:
+    """One transaction: the inbound is "processed" exactly when its replies are stored."""
+    with session_factory.begin() as session:
+        stored = [
+            add_message(
+                session,
+                conversation_id=conversation_id,
+                direction="out",
+                sender="bot",
+                text=reply.text,
+                buttons=reply.buttons,
+                channel=channel,
+                delivery_state="queued",
+            )
+            for reply in turn.replies
+        ]
+        mark_delivery(session, message_id=pending.message_id, delivery_state="processed")
+        if (
+            turn.verified_customers
+            and pending.account_id is not None
+            and channel in LINKING_CHANNELS
+        ):
+            link_customer(
+                session,
+                account_id=pending.account_id,
+                customer_id=turn.verified_customers[-1].customer_id,
+            )
+        return [StoredMessage.from_row(message) for message in stored]
+
+
+def keep_for_later(
+    session_factory: sessionmaker[Session],
+    *,
+    conversation_id: str,
+    channel: Channel,
+    pending: list[Pending],
+    apology: str,
+) -> list[StoredMessage]:
+    """Marks the messages "pending" for the replayer; apologises once for the newly kept."""
+    newly_kept = [item for item in pending if not item.was_kept]
+    if not newly_kept:
+        return []
+    with session_factory.begin() as session:
+        for item in newly_kept:
+            mark_delivery(session, message_id=item.message_id, delivery_state="pending")
+        stored = add_message(
+            session,
+            conversation_id=conversation_id,
+            direction="out",
+            sender="system",
+            text=apology,
+            channel=channel,
+            delivery_state="queued",
+        )
+        return [StoredMessage.from_row(stored)]
