@@ -20,7 +20,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-TRAINING_INPUTS := config.yml domain.yml bot/nlu_finetune.py $(shell find data bot/engine -type f -not -name '*.pyc' 2>/dev/null)
+TRAINING_INPUTS := config.yml domain.yml bot/nlu_finetune.py bot/nlu_nonsense.py $(shell find data bot/engine -type f -not -name '*.pyc' 2>/dev/null)
 
 .PHONY: help setup run train test eval bench bench-surge lint typecheck clean
 

@@ -12,9 +12,11 @@ train`` trains it:
 ``examples.jsonl`` holds one ``{"text": ..., "intent": ...}`` object per line. Training
 is plain supervised fine-tuning with a cosine classifier: the mean-pooled, L2-normalised
 sentence vector (the vector the featurizer computes) is compared with one learned unit
-vector per intent, and cross-entropy (with label smoothing) over the scaled cosines
-pulls each sentence towards its intent's direction. The intent vectors are thrown away
-afterwards: DIET learns its own classifier on the tuned vectors and token states.
+vector per intent, and cross-entropy over the scaled cosines pulls each sentence towards
+its intent's direction. Made-up nonsense (``bot/nlu_nonsense.py``) is pushed to the same
+distance from every intent, so that the fallback still catches what means nothing. The
+intent vectors are thrown away afterwards: DIET learns its own classifier on the tuned
+vectors and token states.
 
 ``DIR`` then holds what ``bot/nlu_export.py`` writes for the packaged encoder
 (``model.onnx``, ``tokenizer.json``, ``manifest.json``), plus ``reference.json``: the
@@ -37,7 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bot import nlu_export
+from bot import nlu_export, nlu_nonsense
 
 Example = tuple[str, str]
 REFERENCE_FILE = "reference.json"
@@ -56,6 +58,10 @@ class TuningSettings:
     label_smoothing: float = 0.0
     # Logits are scale * cosine similarity: unit vectors need a temperature to train.
     scale: float = 20.0
+    # Made-up messages added to each batch, taught to sit as far from one intent as
+    # from any other (bot/nlu_nonsense.py), and the weight of that loss.
+    nonsense_per_batch: int = 8
+    nonsense_weight: float = 0.5
 
 
 class ExampleError(ValueError):
@@ -125,6 +131,7 @@ def fine_tune(
     intents = sorted({intent for _, intent in examples})
     labels = torch.tensor([intents.index(intent) for _, intent in examples])
     texts = [text for text, _ in examples]
+    known = nlu_nonsense.known_words(texts)
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=512)["input_ids"]]
     # A cosine classifier: one unit prototype per intent, logits = scale * cosine. It
     # pulls each sentence towards its intent's direction, which is what DIET, the
@@ -143,23 +150,34 @@ def fine_tune(
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda step: min(1.0, step / warmup) * max(0.0, (steps - step) / steps)
     )
+
+    def encode(batch_texts: list[str]) -> Any:
+        batch = tokenizer(
+            batch_texts,
+            padding=True,
+            truncation=True,
+            max_length=settings.max_length,
+            return_tensors="pt",
+        )
+        return _mean_pooled(encoder, dict(batch))
+
     encoder.train()
     started = time.monotonic()
     for epoch in range(1, settings.epochs + 1):
         total = 0.0
         for indices in length_batches(lengths, settings.batch_size, rng):
-            batch = tokenizer(
-                [texts[i] for i in indices],
-                padding=True,
-                truncation=True,
-                max_length=settings.max_length,
-                return_tensors="pt",
-            )
             directions = torch.nn.functional.normalize(prototypes, dim=-1)
-            logits = settings.scale * _mean_pooled(encoder, dict(batch)) @ directions.T
+            logits = settings.scale * encode([texts[i] for i in indices]) @ directions.T
             loss = torch.nn.functional.cross_entropy(
                 logits, labels[indices], label_smoothing=settings.label_smoothing
             )
+            if settings.nonsense_per_batch:
+                # Cross-entropy against the uniform distribution: no intent for nonsense.
+                # A batch of its own: random letters are long in wordpieces, and would
+                # pad every real sentence to their length.
+                nonsense = nlu_nonsense.nonsense(settings.nonsense_per_batch, rng, known=known)
+                outliers = settings.scale * encode(nonsense) @ directions.T
+                loss = loss - settings.nonsense_weight * outliers.log_softmax(-1).mean()
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(encoder.parameters(), 1.0)
             optimiser.step()

@@ -65,6 +65,7 @@ TOLERANCE = 1e-4
 # What a tuned export depends on besides the config and the training data.
 TUNING_CODE = (
     Path(__file__).resolve().parents[1] / "nlu_finetune.py",
+    Path(__file__).resolve().parents[1] / "nlu_nonsense.py",
     Path(__file__).resolve().with_name("encoder_tuning.py"),
 )
 POOLINGS = ("mean", "max")
