@@ -13,8 +13,9 @@ train`` trains it:
 is plain supervised fine-tuning with a cosine classifier: the mean-pooled, L2-normalised
 sentence vector (the vector the featurizer computes) is compared with one learned unit
 vector per intent, and cross-entropy over the scaled cosines pulls each sentence towards
-its intent's direction. Made-up nonsense (``bot/nlu_nonsense.py``) is pushed to the same
-distance from every intent, so that the fallback still catches what means nothing. The
+its intent's direction. Made-up nonsense (``bot/nlu_nonsense.py``) and the examples of
+the out-of-scope intent are pushed to the same distance from every intent, so that the
+fallback still catches what means nothing and off-topic questions stay apart. The
 intent vectors are thrown away afterwards: DIET learns its own classifier on the tuned
 vectors and token states.
 
@@ -58,17 +59,20 @@ class TuningSettings:
     label_smoothing: float = 0.0
     # Logits are scale * cosine similarity: unit vectors need a temperature to train.
     scale: float = 20.0
-    # Made-up messages added to each batch, taught to sit as far from one intent as
-    # from any other (bot/nlu_nonsense.py), and the weight of that loss.
+    # Outliers are taught to sit as far from one intent as from any other: made-up
+    # messages added to each batch (bot/nlu_nonsense.py), and the examples of the
+    # outlier intent (questions about something else), which get no direction of their
+    # own; DIET still learns that intent from the vectors. Empty: no such intent.
     nonsense_per_batch: int = 8
-    nonsense_weight: float = 0.5
+    outlier_intent: str = "out_of_scope"
+    outlier_weight: float = 0.5
 
 
 class ExampleError(ValueError):
     """The examples file cannot be trained on; the message names the line."""
 
 
-def read_examples(path: Path) -> list[Example]:
+def read_examples(path: Path, *, outlier_intent: str = "") -> list[Example]:
     """(text, intent) pairs from JSON Lines, refusing what training would choke on."""
     examples: list[Example] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -82,7 +86,7 @@ def read_examples(path: Path) -> list[Example]:
         if not isinstance(text, str) or not text.strip() or not isinstance(intent, str):
             raise ExampleError(f'{path}:{number}: needs a non-empty "text" and an "intent"')
         examples.append((text, intent))
-    if len({intent for _, intent in examples}) < 2:
+    if len({intent for _, intent in examples} - {outlier_intent}) < 2:
         raise ExampleError(f"{path}: fine-tuning needs examples of at least two intents")
     return examples
 
@@ -114,6 +118,32 @@ def _mean_pooled(model: Any, batch: dict[str, Any]) -> Any:
     return torch.nn.functional.normalize(pooled, dim=-1)
 
 
+def batch_loss(
+    logits: Any, targets: Any, nonsense_logits: Any | None, settings: TuningSettings
+) -> Any:
+    """Cross-entropy towards the intent for examples, towards no intent for outliers.
+
+    An outlier (target -1: an example of the outlier intent, or made-up nonsense) is
+    scored against the uniform distribution over the intents (outlier exposure), so
+    that the encoder learns to leave what is about something else between the intents
+    rather than near one of them.
+    """
+    import torch
+
+    inliers = targets >= 0
+    loss = logits.sum() * 0.0  # a batch may hold only outliers
+    if bool(inliers.any()):
+        loss = loss + torch.nn.functional.cross_entropy(
+            logits[inliers], targets[inliers], label_smoothing=settings.label_smoothing
+        )
+    outliers = logits[~inliers]
+    if nonsense_logits is not None:
+        outliers = torch.cat([outliers, nonsense_logits])
+    if len(outliers):
+        loss = loss - settings.outlier_weight * outliers.log_softmax(-1).mean()
+    return loss
+
+
 def fine_tune(
     examples: Sequence[Example], settings: TuningSettings, log: Callable[[str], None]
 ) -> tuple[Any, Any]:
@@ -128,8 +158,9 @@ def fine_tune(
     source = str(nlu_export.source_model_dir())
     tokenizer = AutoTokenizer.from_pretrained(source)
     encoder = AutoModel.from_pretrained(source)
-    intents = sorted({intent for _, intent in examples})
-    labels = torch.tensor([intents.index(intent) for _, intent in examples])
+    intents = sorted({intent for _, intent in examples} - {settings.outlier_intent})
+    # -1 marks an outlier: it has no direction of its own.
+    labels = torch.tensor([intents.index(i) if i in intents else -1 for _, i in examples])
     texts = [text for text, _ in examples]
     known = nlu_nonsense.known_words(texts)
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=512)["input_ids"]]
@@ -168,17 +199,14 @@ def fine_tune(
         for indices in length_batches(lengths, settings.batch_size, rng):
             directions = torch.nn.functional.normalize(prototypes, dim=-1)
             logits = settings.scale * encode([texts[i] for i in indices]) @ directions.T
-            loss = torch.nn.functional.cross_entropy(
-                logits, labels[indices], label_smoothing=settings.label_smoothing
-            )
+            nonsense: list[str] = []
             if settings.nonsense_per_batch:
-                # Cross-entropy against the uniform distribution: no intent for nonsense.
-                # A batch of its own: random letters are long in wordpieces, and would
-                # pad every real sentence to their length.
                 nonsense = nlu_nonsense.nonsense(settings.nonsense_per_batch, rng, known=known)
-                outliers = settings.scale * encode(nonsense) @ directions.T
-                loss = loss - settings.nonsense_weight * outliers.log_softmax(-1).mean()
-            loss.backward()  # type: ignore[no-untyped-call]
+            # Nonsense is a batch of its own: random letters are long in wordpieces, and
+            # would pad every real sentence to their length.
+            nonsense_logits = settings.scale * encode(nonsense) @ directions.T if nonsense else None
+            loss = batch_loss(logits, labels[indices], nonsense_logits, settings)
+            loss.backward()
             torch.nn.utils.clip_grad_norm_(encoder.parameters(), 1.0)
             optimiser.step()
             schedule.step()
@@ -260,6 +288,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--max-length", type=int, default=defaults.max_length)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--outlier-intent",
+        default=defaults.outlier_intent,
+        help="intent whose examples favour no intent ('' for none)",
+    )
     args = parser.parse_args(argv)
     settings = TuningSettings(
         epochs=args.epochs,
@@ -267,11 +300,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         batch_size=args.batch_size,
         max_length=args.max_length,
         seed=args.seed,
+        outlier_intent=args.outlier_intent,
     )
     if min(settings.epochs, settings.batch_size, settings.max_length) < 1:
         parser.error("--epochs, --batch-size and --max-length must be at least 1")
     try:
-        examples = read_examples(args.data)
+        examples = read_examples(args.data, outlier_intent=settings.outlier_intent)
     except (OSError, ExampleError) as error:
         print(f"nlu_finetune: {error}", file=sys.stderr)
         return 2

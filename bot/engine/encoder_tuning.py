@@ -35,6 +35,7 @@ class TuningRequest:
     batch_size: int
     max_length: int
     seed: int
+    outlier_intent: str
 
     def arguments(self) -> list[str]:
         """The command-line options of ``bot.nlu_finetune``."""
@@ -44,6 +45,7 @@ class TuningRequest:
             f"--batch-size={self.batch_size}",
             f"--max-length={self.max_length}",
             f"--seed={self.seed}",
+            f"--outlier-intent={self.outlier_intent}",
         ]
 
 

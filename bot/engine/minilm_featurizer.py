@@ -108,6 +108,9 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
             # Wordpieces per training sentence (inference still reads up to 256).
             "fine_tune_max_length": 64,
             "fine_tune_random_seed": 42,
+            # The intent whose examples are questions about something else: tuning
+            # teaches them, like made-up nonsense, to favour no intent.
+            "fine_tune_outlier_intent": "out_of_scope",
             # The interpreter with torch; default: the project's .venv.
             "trainer_python": None,
         }
@@ -228,6 +231,7 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
             batch_size=int(self._config["fine_tune_batch_size"]),
             max_length=int(self._config["fine_tune_max_length"]),
             seed=int(self._config["fine_tune_random_seed"]),
+            outlier_intent=str(self._config["fine_tune_outlier_intent"] or ""),
         )
         python = self._config["trainer_python"]
         try:

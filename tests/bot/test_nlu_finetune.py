@@ -50,6 +50,34 @@ def test_unusable_examples_are_refused_with_the_line(
         nlu_finetune.read_examples(path)
 
 
+def test_the_outlier_intent_does_not_count_as_one_of_the_two(tmp_path: Path) -> None:
+    rows: list[object] = [
+        {"text": "where is my order", "intent": "order_status"},
+        {"text": "what is the weather", "intent": "out_of_scope"},
+    ]
+    path = _write(tmp_path / "one.jsonl", rows)
+    assert len(nlu_finetune.read_examples(path)) == 2
+    with pytest.raises(nlu_finetune.ExampleError, match="two intents"):
+        nlu_finetune.read_examples(path, outlier_intent="out_of_scope")
+
+
+def test_examples_are_pulled_to_their_intent_outliers_to_none() -> None:
+    import torch  # .venv has it; the engine's interpreter does not import this module
+
+    settings = nlu_finetune.TuningSettings()
+    sure, unsure = torch.tensor([[9.0, 0.0, 0.0]]), torch.tensor([[1.0, 1.0, 1.0]])
+    intent_0, outlier = torch.tensor([0]), torch.tensor([-1])
+
+    def loss(logits: object, target: object, nonsense: object = None) -> float:
+        return float(nlu_finetune.batch_loss(logits, target, nonsense, settings))
+
+    assert loss(sure, intent_0) < loss(unsure, intent_0)
+    assert loss(sure, outlier) > loss(unsure, outlier)
+    # Nonsense is scored as the outlier intent's examples are.
+    both = loss(torch.cat([sure, sure]), torch.tensor([0, -1]))
+    assert loss(sure, intent_0, sure) == pytest.approx(both)
+
+
 def test_the_command_exits_2_on_unusable_examples(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,15 +7,16 @@ their output that the report prints.
 from __future__ import annotations
 
 from bot.evaluation import benchmarks
+from bot.evaluation.benchmarks import OOS
 
-TEST = [("book a flight", "travel"), ("pay my bill", "bill"), ("sing", "oos"), ("dance", "oos")]
+TEST = [("book a flight", "travel"), ("pay my bill", "bill"), ("sing", OOS), ("dance", OOS)]
 
 
 def test_scores_read_top_intent_and_what_the_bot_acts_on() -> None:
     predictions = [
         ("travel", "travel", 0.9),
         ("bill", "nlu_fallback", 0.4),
-        ("oos", "oos", 0.8),
+        (OOS, OOS, 0.8),
         ("travel", "nlu_fallback", 0.3),
     ]
     scores = benchmarks.score(TEST, predictions)
