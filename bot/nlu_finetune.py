@@ -1,6 +1,6 @@
 """Fine-tune the packaged MiniLM encoder on a pipeline's intents, then export it to ONNX.
 
-A frozen 22M-parameter sentence encoder under DIET stays about three points short of a
+A frozen 22M-parameter sentence encoder under a classifier stays about three points short of a
 fine-tuned BERT on public intent benchmarks: its vectors were trained for semantic
 similarity, not to separate one shop's (or one bank's) intents. Fine-tuning it on the
 training data closes that gap. It needs torch, which only ``.venv`` (Python 3.11) has,
@@ -13,11 +13,10 @@ train`` trains it:
 is plain supervised fine-tuning with a cosine classifier: the mean-pooled, L2-normalised
 sentence vector (the vector the featurizer computes) is compared with one learned unit
 vector per intent, and cross-entropy over the scaled cosines pulls each sentence towards
-its intent's direction. Made-up nonsense (``bot/nlu_nonsense.py``) and the examples of
-the out-of-scope intent are pushed to the same distance from every intent, so that the
-fallback still catches what means nothing and off-topic questions stay apart. The
-intent vectors are thrown away afterwards: DIET learns its own classifier on the tuned
-vectors and token states.
+its intent's direction. Made-up nonsense (``bot/nlu_nonsense.py``), and optionally the
+examples of an outlier intent, are pushed to the same distance from every intent, so
+that the fallback still catches what means nothing. The intent vectors are thrown away
+afterwards: the pipeline's classifier learns its own on the tuned vectors.
 
 ``DIR`` then holds what ``bot/nlu_export.py`` writes for the packaged encoder
 (``model.onnx``, ``tokenizer.json``, ``manifest.json``), plus ``reference.json``: the
@@ -60,11 +59,12 @@ class TuningSettings:
     # Logits are scale * cosine similarity: unit vectors need a temperature to train.
     scale: float = 20.0
     # Outliers are taught to sit as far from one intent as from any other: made-up
-    # messages added to each batch (bot/nlu_nonsense.py), and the examples of the
-    # outlier intent (questions about something else), which get no direction of their
-    # own; DIET still learns that intent from the vectors. Empty: no such intent.
+    # messages added to each batch (bot/nlu_nonsense.py), and optionally the examples
+    # of an outlier intent (questions about something else), which then get no
+    # direction of their own. Off by default: it lands nonsense on that intent instead
+    # of the fallback (docs/architecture.md).
     nonsense_per_batch: int = 8
-    outlier_intent: str = "out_of_scope"
+    outlier_intent: str = ""
     outlier_weight: float = 0.5
 
 
@@ -165,8 +165,8 @@ def fine_tune(
     known = nlu_nonsense.known_words(texts)
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=512)["input_ids"]]
     # A cosine classifier: one unit prototype per intent, logits = scale * cosine. It
-    # pulls each sentence towards its intent's direction, which is what DIET, the
-    # out-of-scope threshold and the knowledge base read from the vectors.
+    # pulls each sentence towards its intent's direction, which is what the intent
+    # classifier, the out-of-scope threshold and the knowledge base read from the vectors.
     prototypes = torch.nn.Parameter(0.05 * torch.randn(len(intents), encoder.config.hidden_size))
     optimiser = torch.optim.AdamW(
         [

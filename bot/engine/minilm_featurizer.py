@@ -108,9 +108,9 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
             # Wordpieces per training sentence (inference still reads up to 256).
             "fine_tune_max_length": 64,
             "fine_tune_random_seed": 42,
-            # The intent whose examples are questions about something else: tuning
-            # teaches them, like made-up nonsense, to favour no intent.
-            "fine_tune_outlier_intent": "out_of_scope",
+            # An intent whose examples tuning should teach, like made-up nonsense, to
+            # favour no intent; "" for none (the default: docs/architecture.md).
+            "fine_tune_outlier_intent": "",
             # The interpreter with torch; default: the project's .venv.
             "trainer_python": None,
         }

@@ -1,0 +1,148 @@
+"""The engine's linear intent classifier, run where it runs: in .venv-rasa (Python 3.10).
+
+One child process trains the component on hand-made features (so the test needs no
+encoder), stores it in a real model storage, loads it back and classifies, printing
+what it got as JSON; the checks happen here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.engine_python import RASA_PYTHON, run_engine_script
+
+pytestmark = pytest.mark.skipif(not RASA_PYTHON.exists(), reason="needs `make setup`")
+
+SCRIPT = r"""
+import json, sys, tempfile
+from pathlib import Path
+import numpy as np
+import scipy.sparse
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.exceptions import InvalidConfigException, RasaException
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from bot.engine.linear_intent_classifier import LinearIntentClassifier
+
+DIRECTIONS = {"order_status": [1.0, 0.0, 0.0], "return_request": [0.0, 1.0, 0.0],
+              "greet": [0.0, 0.0, 1.0]}
+rng = np.random.default_rng(0)
+context = ExecutionContext(graph_schema=None, node_name="linear")
+
+def message(text, vector, intent=None, words=None):
+    m = Message(data={"text": text, **({"intent": intent} if intent else {})})
+    m.add_features(Features(np.array([vector], dtype=np.float32), "sentence", "text", "dense"))
+    if words is not None:
+        m.add_features(Features(scipy.sparse.coo_matrix([words], dtype=np.float32),
+                                "sentence", "text", "sparse"))
+    return m
+
+def noisy(direction):
+    v = np.array(direction) + rng.normal(0, 0.2, 3)
+    return (v / np.linalg.norm(v)).tolist()
+
+training = TrainingData([message(f"{intent} {i}", noisy(d), intent, [1, 0])
+                         for intent, d in DIRECTIONS.items() for i in range(20)])
+out = {}
+with tempfile.TemporaryDirectory() as folder:
+    storage = LocalModelStorage(Path(folder))
+    resource = Resource("linear")
+    trained = LinearIntentClassifier.create({}, storage, resource, context)
+    trained.train(training)
+    loaded = LinearIntentClassifier.load({}, storage, resource, context)
+    probes = [message("where is it", [0.9, 0.1, 0.0], words=[1, 0]),
+              message("send back", [0.1, 0.9, 0.1], words=[0, 1]),
+              message("between", [0.58, 0.58, 0.58], words=[0, 0]),
+              message("", [0.0, 0.0, 0.0]),
+              message("hello there", [0.0, 0.1, 0.9])]
+    loaded.process(probes)
+    out["probes"] = [{"intent": m.get("intent"), "ranking": m.get("intent_ranking")}
+                     for m in probes]
+    two = TrainingData([message(f"{intent} {i}", noisy(d), intent)
+                        for intent, d in list(DIRECTIONS.items())[:2] for i in range(20)])
+    binary = LinearIntentClassifier.create({}, storage, Resource("binary"), context)
+    binary.train(two)
+    binary = LinearIntentClassifier.load({}, storage, Resource("binary"), context)
+    pair = [message("where", [0.9, 0.1, 0.0]), message("back", [0.1, 0.9, 0.0])]
+    binary.process(pair)
+    out["binary"] = [m.get("intent_ranking") for m in pair]
+    untrained = LinearIntentClassifier.load({}, storage, Resource("never_trained"), context)
+    blank = [message("hello", [1.0, 0.0, 0.0])]
+    untrained.process(blank)
+    out["untrained"] = blank[0].get("intent")
+
+errors = {}
+for bad in ({"C": 0}, {"sparse_weight": -1}, {"max_iter": 0}):
+    try:
+        LinearIntentClassifier.create(bad, None, None, context)
+    except InvalidConfigException as e:
+        errors[next(iter(bad))] = str(e)
+try:
+    no_dense = Message(data={"text": "hi", "intent": "greet"})
+    LinearIntentClassifier.create({}, None, None, context).train(
+        TrainingData([no_dense, Message(data={"text": "yo", "intent": "other"})]))
+except RasaException as e:
+    errors["dense"] = str(e)
+out["errors"] = errors
+json.dump(out, sys.stdout)
+"""
+
+
+@pytest.fixture(scope="module")
+def engine_output() -> dict[str, Any]:
+    result: dict[str, Any] = run_engine_script(SCRIPT, None, timeout=300)
+    return result
+
+
+def test_a_stored_classifier_names_the_intent_each_message_points_to(
+    engine_output: dict[str, Any],
+) -> None:
+    where, back = engine_output["probes"][:2]
+    assert where["intent"]["name"] == "order_status"
+    assert back["intent"]["name"] == "return_request"
+    assert where["intent"]["confidence"] > 0.8
+    ranking = where["ranking"]
+    assert ranking[0] == where["intent"]
+    assert len(ranking) == 3
+    assert sum(r["confidence"] for r in ranking) == pytest.approx(1.0, abs=1e-5)
+    assert ranking == sorted(ranking, key=lambda r: -r["confidence"])
+
+
+def test_a_message_between_intents_gets_a_low_confidence(engine_output: dict[str, Any]) -> None:
+    """Low confidence is what lets the FallbackClassifier say it did not understand."""
+    between = engine_output["probes"][2]
+    assert between["intent"]["confidence"] < 0.6
+
+
+def test_a_message_without_sparse_features_is_still_classified(
+    engine_output: dict[str, Any],
+) -> None:
+    assert engine_output["probes"][4]["intent"]["name"] == "greet"
+
+
+def test_two_intents_are_told_apart_like_many(engine_output: dict[str, Any]) -> None:
+    """A binary fit stores one row of weights; both intents must still be ranked."""
+    where, back = engine_output["binary"]
+    assert [r["name"] for r in where] == ["order_status", "return_request"]
+    assert [r["name"] for r in back] == ["return_request", "order_status"]
+    assert where[0]["confidence"] > 0.7
+    assert sum(r["confidence"] for r in back) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_empty_text_and_an_untrained_model_give_no_intent(engine_output: dict[str, Any]) -> None:
+    assert engine_output["probes"][3]["intent"] == {"name": None, "confidence": 0.0}
+    assert engine_output["probes"][3]["ranking"] == []
+    assert engine_output["untrained"] == {"name": None, "confidence": 0.0}
+
+
+def test_configuration_errors_are_clear(engine_output: dict[str, Any]) -> None:
+    errors = engine_output["errors"]
+    assert "C must be above 0" in errors["C"]
+    assert "sparse_weight" in errors["sparse_weight"]
+    assert "max_iter" in errors["max_iter"]
+    assert "dense featurizer" in errors["dense"]
