@@ -12,6 +12,11 @@ sentence features (word counts, regex and lexical hits) scaled to unit length an
 weighted by ``sparse_weight``, so a word the encoder blurs still counts a little.
 The weights are stored as numpy arrays, not pickles.
 
+``intent_weights`` weighs an intent's examples in the fit (scikit-learn's
+``class_weight``). It is for an intent that stands for "everything else", such as
+``out_of_scope``: its examples are spread over far more ground than any one intent's,
+so at weight 1 the intents around it claim most of that ground.
+
 Imports: rasa, scikit-learn, scipy, numpy and the standard library only.
 """
 
@@ -58,7 +63,13 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         """C=3: best on BANKING77 among 3, 10, 30 and 100, and on CLINC150 among 1, 3 and 10."""
-        return {"C": 3.0, "max_iter": 3000, "sparse_weight": 0.1, "ranking_length": 10}
+        return {
+            "C": 3.0,
+            "max_iter": 3000,
+            "sparse_weight": 0.1,
+            "ranking_length": 10,
+            "intent_weights": {},
+        }
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
@@ -71,6 +82,15 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             )
         if int(config["max_iter"]) < 1:
             raise InvalidConfigException(f"{cls.__name__}: max_iter must be at least 1.")
+        weights = config["intent_weights"] or {}
+        if not isinstance(weights, dict) or not all(
+            isinstance(w, (int, float)) and not isinstance(w, bool) and w > 0
+            for w in weights.values()
+        ):
+            raise InvalidConfigException(
+                f"{cls.__name__}: intent_weights maps intent names to weights above 0, "
+                f"got {weights!r}."
+            )
 
     def __init__(
         self,
@@ -154,6 +174,19 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         ]
         return scipy.sparse.vstack(padded).tocsr()
 
+    def _class_weights(self, labels: List[Text]) -> Optional[Dict[Text, float]]:
+        """``intent_weights`` for the intents the data has; the others weigh 1."""
+        weights = {str(k): float(v) for k, v in (self._config["intent_weights"] or {}).items()}
+        unknown = sorted(set(weights) - set(labels))
+        if unknown:
+            logger.warning(
+                "%s: intent_weights names intents the data lacks: %s.",
+                type(self).__name__,
+                ", ".join(unknown),
+            )
+        known = {label: weights.get(label, 1.0) for label in labels}
+        return known if any(w != 1.0 for w in known.values()) else None
+
     def train(self, training_data: TrainingData) -> Resource:
         """Fits the weights on the intent examples and stores them."""
         from sklearn.linear_model import LogisticRegression
@@ -164,7 +197,9 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             logger.warning("%s: fewer than two intents to tell apart.", type(self).__name__)
             return self._resource
         model = LogisticRegression(
-            C=float(self._config["C"]), max_iter=int(self._config["max_iter"])
+            C=float(self._config["C"]),
+            max_iter=int(self._config["max_iter"]),
+            class_weight=self._class_weights(labels),
         )
         model.fit(self._features(examples), [str(m.get(INTENT)) for m in examples])
         self._labels = [str(label) for label in model.classes_]

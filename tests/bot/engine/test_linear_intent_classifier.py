@@ -75,13 +75,23 @@ with tempfile.TemporaryDirectory() as folder:
     blank = [message("hello", [1.0, 0.0, 0.0])]
     untrained.process(blank)
     out["untrained"] = blank[0].get("intent")
+    # The same data with greet weighted 4 (and a weight for an intent the data lacks).
+    weights = {"intent_weights": {"greet": 4, "no_such_intent": 2}}
+    weighted = LinearIntentClassifier.create(weights, storage, Resource("weighted"), context)
+    weighted.train(training)
+    weighted = LinearIntentClassifier.load(weights, storage, Resource("weighted"), context)
+    leaning = [message("between", [0.58, 0.58, 0.58], words=[0, 0]),
+               message("where is it", [0.9, 0.1, 0.0], words=[1, 0])]
+    weighted.process(leaning)
+    out["weighted"] = [m.get("intent_ranking") for m in leaning]
 
 errors = {}
-for bad in ({"C": 0}, {"sparse_weight": -1}, {"max_iter": 0}):
+for bad in ({"C": 0}, {"sparse_weight": -1}, {"max_iter": 0},
+            {"intent_weights": {"greet": 0}}, {"intent_weights": ["greet"]}):
     try:
         LinearIntentClassifier.create(bad, None, None, context)
     except InvalidConfigException as e:
-        errors[next(iter(bad))] = str(e)
+        errors[json.dumps(bad)] = str(e)
 try:
     no_dense = Message(data={"text": "hi", "intent": "greet"})
     LinearIntentClassifier.create({}, None, None, context).train(
@@ -140,9 +150,21 @@ def test_empty_text_and_an_untrained_model_give_no_intent(engine_output: dict[st
     assert engine_output["untrained"] == {"name": None, "confidence": 0.0}
 
 
+def test_a_weighted_intent_wins_what_lies_between(engine_output: dict[str, Any]) -> None:
+    """How CLINC150's out-of-scope gets a larger share of what no intent clearly claims."""
+    plain = {r["name"]: r["confidence"] for r in engine_output["probes"][2]["ranking"]}
+    between, clear = engine_output["weighted"]
+    assert between[0]["name"] == "greet"
+    assert between[0]["confidence"] > plain["greet"] + 0.1
+    assert clear[0]["name"] == "order_status"  # a clear message keeps its intent
+    assert {r["name"] for r in between} == {"order_status", "return_request", "greet"}
+
+
 def test_configuration_errors_are_clear(engine_output: dict[str, Any]) -> None:
     errors = engine_output["errors"]
-    assert "C must be above 0" in errors["C"]
-    assert "sparse_weight" in errors["sparse_weight"]
-    assert "max_iter" in errors["max_iter"]
+    assert "C must be above 0" in errors['{"C": 0}']
+    assert "sparse_weight" in errors['{"sparse_weight": -1}']
+    assert "max_iter" in errors['{"max_iter": 0}']
+    assert "weights above 0" in errors['{"intent_weights": {"greet": 0}}']
+    assert "weights above 0" in errors['{"intent_weights": ["greet"]}']
     assert "dense featurizer" in errors["dense"]
