@@ -23,5 +23,21 @@ def offer_change(
     return [SlotSet("pending_change", change), SlotSet("awaiting_confirmation", True)]
 
 
+def ask_again(dispatcher: CollectingDispatcher, pending: dict[str, Any]) -> None:
+    """Repeats the offer's question after a reply that was not a clear yes or no."""
+    number = pending.get("order_number") or "your order"
+    questions = {
+        "cancel": f"cancel order {number}",
+        "address": f"send order {number} to {pending.get('address') or 'the new address'}",
+        "return": f"open a return for order {number}",
+        "refund": f"issue the refund for order {number}",
+    }
+    what = questions.get(str(pending.get("kind")), f"make this change to order {number}")
+    dispatcher.utter_message(
+        text=f"Just to be sure, as this can't be undone: shall I {what}? Please answer yes or no.",
+        buttons=YES_NO_BUTTONS,
+    )
+
+
 def clear_change() -> list[EventType]:
     return [SlotSet("pending_change", None), SlotSet("awaiting_confirmation", False)]

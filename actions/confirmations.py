@@ -2,6 +2,8 @@
 
 The offer was made by the skill that checked the rules; this re-checks them
 against the order as it is now, since the warehouse may have shipped it meanwhile.
+A reply the classifier only half reads as a yes gets the question again
+(bot/domain/consent.py): none of these changes can be undone from the chat.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import services
-from actions.changes import clear_change
+from actions.changes import ask_again, clear_change
 from actions.verified import VerifiedOrderAction, verified_orders
 from bot.domain.calendar import add_working_days, spoken_date
+from bot.domain.consent import is_clear_yes
 from bot.domain.order_desk import OrderFile
 from bot.domain.orders import OrderStatus
 from bot.domain.refunds import RefundPlan, describe_refund, plan_refund
@@ -37,6 +40,18 @@ class ActionApplyPendingChange(VerifiedOrderAction):
     def order_number_for(self, tracker: Tracker) -> str | None:
         number = _pending(tracker).get("order_number")
         return number if number in verified_orders(tracker) else None
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Acts only on a clear yes; the offer stays open after anything vaguer."""
+        intent = tracker.latest_message.get("intent") or {}
+        text = str(tracker.latest_message.get("text") or "")
+        confidence = float(intent.get("confidence") or 0.0)
+        if not is_clear_yes(text, intent=intent.get("name"), confidence=confidence):
+            ask_again(dispatcher, _pending(tracker))
+            return []
+        return await super().run(dispatcher, tracker, domain)
 
     async def act(
         self, file: OrderFile, dispatcher: CollectingDispatcher, tracker: Tracker

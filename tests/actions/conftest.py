@@ -79,9 +79,10 @@ def form_tracker(
     slots: dict[str, Any] | None = None,
     new_slots: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
+    said: dict[str, Any] | None = None,
 ) -> Tracker:
     """A tracker inside the lookup form, with `new_slots` just extracted from the last message,
-    which came with the gateway's `metadata`."""
+    which came with the gateway's `metadata` (and, given `said`, that text and intent)."""
     new_slots = new_slots or {}
     events: list[dict[str, Any]] = [
         {"event": "action", "name": "action_listen"},
@@ -104,6 +105,7 @@ def form_tracker(
         latest_message={
             "text": "a customer message",
             "intent": {"name": "inform"},
+            **(said or {}),
             "metadata": metadata or {},
         },
         events=events,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.confirmations import ActionApplyPendingChange, ActionDropPendingChange
@@ -13,6 +15,7 @@ from bot.domain.orders import OrderStatus
 from tests.actions.conftest import ORDER, InMemoryShop, form_tracker, lookup_over, slot_values
 
 VERIFIED = {"order_number": "100245", "verified_orders": ["100245"]}
+YES = {"text": "yes", "intent": {"name": "affirm", "confidence": 0.98}}
 
 
 async def test_a_shipped_order_is_not_offered_for_cancellation(dispatcher: CollectingDispatcher):
@@ -40,7 +43,7 @@ async def test_a_paid_order_is_offered_then_cancelled_and_refunded_on_yes(
 
     confirm = CollectingDispatcher()
     events = await ActionApplyPendingChange(lookup_over(shop)).run(
-        confirm, form_tracker(slots={**VERIFIED, **pending}), {}
+        confirm, form_tracker(slots={**VERIFIED, **pending}, said=YES), {}
     )
 
     assert shop.order.status is OrderStatus.CANCELLED
@@ -56,7 +59,7 @@ async def test_a_yes_for_an_order_that_shipped_meanwhile_changes_nothing(
     pending = {"pending_change": {"kind": "cancel", "order_number": "100245"}}
 
     await ActionApplyPendingChange(lookup_over(shop)).run(
-        dispatcher, form_tracker(slots={**VERIFIED, **pending}), {}
+        dispatcher, form_tracker(slots={**VERIFIED, **pending}, said=YES), {}
     )
 
     assert dispatcher.messages[0]["response"] == "utter_order_changed_meanwhile"
@@ -70,7 +73,7 @@ async def test_a_pending_change_for_an_unverified_order_is_refused(
     forged = {"pending_change": {"kind": "cancel", "order_number": "100245"}}
 
     await ActionApplyPendingChange(lookup_over(shop)).run(
-        dispatcher, form_tracker(slots={"verified_orders": ["100999"], **forged}), {}
+        dispatcher, form_tracker(slots={"verified_orders": ["100999"], **forged}, said=YES), {}
     )
 
     assert dispatcher.messages[0]["response"] == "utter_verification_failed"
@@ -82,3 +85,29 @@ async def test_no_drops_the_offer(dispatcher: CollectingDispatcher):
 
     assert dispatcher.messages[0]["response"] == "utter_change_dropped"
     assert slot_values(events) == {"pending_change": None, "awaiting_confirmation": False}
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        {"text": "well", "intent": {"name": "affirm", "confidence": 0.76}},
+        {"text": "yes maybe", "intent": {"name": "affirm", "confidence": 0.95}},
+    ],
+)
+async def test_a_vague_yes_asks_again_and_changes_nothing(
+    dispatcher: CollectingDispatcher, said: dict[str, Any]
+):
+    shop = InMemoryShop(order=replace(ORDER, status=OrderStatus.PAID), shipment=None)
+    pending = {
+        "pending_change": {"kind": "cancel", "order_number": "100245"},
+        "awaiting_confirmation": True,
+    }
+
+    events = await ActionApplyPendingChange(lookup_over(shop)).run(
+        dispatcher, form_tracker(slots={**VERIFIED, **pending}, said=said), {}
+    )
+
+    assert shop.order.status is OrderStatus.PAID and shop.refunds == []
+    assert "shall I cancel order 100245?" in dispatcher.messages[0]["text"]
+    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["yes", "no"]
+    assert events == []  # the offer stays open for the real answer

@@ -82,6 +82,20 @@ def test_cancellation_before_shipping_asks_first_then_cancels_and_refunds(
     assert "was cancelled" in chat.say(f"where is order {paid['order_number']}")
 
 
+def test_a_shrug_is_not_taken_for_a_yes_to_cancel(chat: Chat, orders: OrderPicker) -> None:
+    """'well' reads as affirm (0.76) to the classifier; it must not cancel an order."""
+    paid = orders.take(lambda o: o["status"] == "paid")
+    number = paid["order_number"]
+    verify(chat, "I'd like to cancel order", paid)
+
+    again = chat.say("well")
+
+    assert f"shall I cancel order {number}? Please answer yes or no." in again
+    assert "is paid" in chat.say(f"where is order {number}")
+    assert "is cancelled" not in chat.say("you know")
+    assert f"Order {number} is cancelled." in chat.say("yes")
+
+
 def test_declined_cancellation_changes_nothing(chat: Chat, orders: OrderPicker) -> None:
     packed = orders.take(lambda o: o["status"] == "packed")
 

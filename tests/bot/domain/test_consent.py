@@ -1,0 +1,35 @@
+"""The yes that may change an order for good."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.domain.consent import CLEAR_YES_CONFIDENCE, is_clear_yes
+
+
+@pytest.mark.parametrize("text", ["yes", "Yes please", "go ahead", "sure, do it", "ok 👍"])
+def test_a_confident_yes_goes_ahead(text: str) -> None:
+    assert is_clear_yes(text, intent="affirm", confidence=0.97)
+
+
+@pytest.mark.parametrize(("text", "confidence"), [("well", 0.76), ("it", 0.70), ("you know", 0.57)])
+def test_a_shrug_the_classifier_reads_as_yes_is_not_enough(text: str, confidence: float) -> None:
+    assert not is_clear_yes(text, intent="affirm", confidence=confidence)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["yes maybe", "yes?", "I guess so", "yes but not the rice cooker", "ok if it's free", "hmm ok"],
+)
+def test_a_hedged_yes_is_not_enough_however_confident(text: str) -> None:
+    assert not is_clear_yes(text, intent="affirm", confidence=0.99)
+
+
+def test_only_an_affirm_counts() -> None:
+    assert not is_clear_yes("yes", intent="inform", confidence=0.99)
+    assert not is_clear_yes("yes", intent=None, confidence=0.0)
+
+
+def test_the_threshold_itself_is_clear_enough() -> None:
+    assert is_clear_yes("yes", intent="affirm", confidence=CLEAR_YES_CONFIDENCE)
+    assert not is_clear_yes("yes", intent="affirm", confidence=CLEAR_YES_CONFIDENCE - 0.01)
