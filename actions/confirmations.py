@@ -8,27 +8,19 @@ A reply the classifier only half reads as a yes gets the question again
 
 from __future__ import annotations
 
-from typing import Any
-
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import services
-from actions.changes import ask_again, clear_change
+from actions.changes import ask_again, clear_change, pending_change, said_yes
 from actions.verified import VerifiedOrderAction, verified_orders
 from bot.domain.calendar import add_working_days, spoken_date
-from bot.domain.consent import is_clear_yes
 from bot.domain.order_desk import OrderFile
 from bot.domain.orders import OrderStatus
 from bot.domain.refunds import RefundPlan, describe_refund, plan_refund
 from bot.domain.returns import assess_return, explain_return_refusal
-
-
-def _pending(tracker: Tracker) -> dict[str, Any]:
-    value = tracker.get_slot("pending_change")
-    return value if isinstance(value, dict) else {}
 
 
 class ActionApplyPendingChange(VerifiedOrderAction):
@@ -38,25 +30,22 @@ class ActionApplyPendingChange(VerifiedOrderAction):
         return "action_apply_pending_change"
 
     def order_number_for(self, tracker: Tracker) -> str | None:
-        number = _pending(tracker).get("order_number")
+        number = pending_change(tracker).get("order_number")
         return number if number in verified_orders(tracker) else None
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Acts only on a clear yes; the offer stays open after anything vaguer."""
-        intent = tracker.latest_message.get("intent") or {}
-        text = str(tracker.latest_message.get("text") or "")
-        confidence = float(intent.get("confidence") or 0.0)
-        if not is_clear_yes(text, intent=intent.get("name"), confidence=confidence):
-            ask_again(dispatcher, _pending(tracker))
+        if not said_yes(tracker):
+            ask_again(dispatcher, pending_change(tracker))
             return []
         return await super().run(dispatcher, tracker, domain)
 
     async def act(
         self, file: OrderFile, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType]:
-        pending, number = _pending(tracker), file.order.number
+        pending, number = pending_change(tracker), file.order.number
         kind = pending.get("kind")
         if kind == "cancel":
             text = await self._cancel(file)

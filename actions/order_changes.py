@@ -35,6 +35,7 @@ class ActionOfferCancellation(VerifiedOrderAction):
         items = ", ".join(line.name for line in order.lines)
         return offer_change(
             dispatcher,
+            tracker,
             text=f"Order {number} ({items}) hasn't shipped yet, so I can cancel it{refund}. "
             "Shall I cancel it?",
             kind="cancel",
@@ -89,6 +90,7 @@ class ActionConfirmAddressChange(VerifiedOrderAction):
         address = str(tracker.get_slot("new_address") or "")
         return offer_change(
             dispatcher,
+            tracker,
             text=f"Change the delivery address of order {number} to: {address}?",
             kind="address",
             order_number=number,

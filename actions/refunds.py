@@ -44,6 +44,7 @@ class ActionRequestRefund(VerifiedOrderAction):
         if plan in (RefundRefusal.CANCEL_FIRST, RefundRefusal.NOT_PAID):
             return offer_change(
                 dispatcher,
+                tracker,
                 text=explain_refund_refusal(plan, file.order),
                 kind="cancel",
                 order_number=number,
@@ -70,6 +71,7 @@ class ActionShowRefundStatus(VerifiedOrderAction):
         if isinstance(plan, RefundPlan):
             return offer_change(
                 dispatcher,
+                tracker,
                 text=f"There's no refund on order {number} yet, but one is due: "
                 f"{describe_refund_plan(plan)}. Shall I issue it now?",
                 kind="refund",

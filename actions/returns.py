@@ -27,6 +27,7 @@ class ActionOfferReturn(VerifiedOrderAction):
             return []
         return offer_change(
             dispatcher,
+            tracker,
             text=describe_return_offer(eligibility),
             kind="return",
             order_number=number,

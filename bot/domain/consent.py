@@ -6,6 +6,10 @@ yes to the intent classifier with a confidence between 0.55 and 0.8, because a y
 short too; acting on them would cancel an order on a shrug. So a change goes ahead only
 on a yes the classifier is sure of, with no hedge in it; anything else gets the
 question again, with its Yes and No buttons.
+
+Asking again for the very change on offer ("yes please cancel" after "Shall I cancel
+it?") is a yes too: the classifier reads it as the request, not as ``affirm``, and
+answering it with the same offer again would loop.
 """
 
 from __future__ import annotations
@@ -23,8 +27,28 @@ _HEDGES = re.compile(
 )
 
 
+# A request that carries these is not the customer's go-ahead ("no, don't cancel").
+_NEGATIONS = re.compile(r"\b(no|not|don'?t|do not|never|stop|nope)\b", re.IGNORECASE)
+# ... nor is one asked as a question without its question mark ("can I cancel it").
+_QUESTION_START = re.compile(
+    r"^\s*(can|could|should|would|will|how|what|when|why|is|are|do|does)\b", re.IGNORECASE
+)
+
+
 def is_clear_yes(text: str, *, intent: str | None, confidence: float) -> bool:
     """True for a confident ``affirm`` without a hedge, doubt or question in it."""
     if intent != "affirm" or confidence < CLEAR_YES_CONFIDENCE:
         return False
     return _HEDGES.search(text) is None
+
+
+def is_clear_repeat(text: str, *, intent: str | None, requests: frozenset[str]) -> bool:
+    """True when the customer asks, plainly, for the change that is on offer.
+
+    ``requests`` are the intents that ask for that change (for a cancellation:
+    ``cancel_order``). The request's own confidence already passed the fallback.
+    """
+    if intent not in requests:
+        return False
+    doubtful = _HEDGES.search(text) or _NEGATIONS.search(text) or _QUESTION_START.search(text)
+    return doubtful is None

@@ -111,3 +111,43 @@ async def test_a_vague_yes_asks_again_and_changes_nothing(
     assert "shall I cancel order 100245?" in dispatcher.messages[0]["text"]
     assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["yes", "no"]
     assert events == []  # the offer stays open for the real answer
+
+
+async def test_asking_again_for_the_offered_cancellation_carries_it_out(
+    dispatcher: CollectingDispatcher,
+):
+    """'yes please cancel' reads as cancel_order; offering the same again would loop."""
+    shop = InMemoryShop(order=replace(ORDER, status=OrderStatus.PAID), shipment=None)
+    offer = await ActionOfferCancellation(lookup_over(shop)).run(
+        dispatcher, form_tracker(slots=VERIFIED), {}
+    )
+    again = {"text": "yes please cancel", "intent": {"name": "cancel_order", "confidence": 0.86}}
+    tracker = form_tracker(slots={**VERIFIED, **slot_values(offer)}, said=again)
+
+    repeat, confirm = CollectingDispatcher(), CollectingDispatcher()
+    events = await ActionOfferCancellation(lookup_over(shop)).run(repeat, tracker, {})
+    assert repeat.messages == []  # no second offer
+    assert {"event": "followup", "name": "action_apply_pending_change"} in [
+        {"event": e["event"], "name": e.get("name")} for e in events
+    ]
+    await ActionApplyPendingChange(lookup_over(shop)).run(confirm, tracker, {})
+
+    assert shop.order.status is OrderStatus.CANCELLED
+    assert "Order 100245 is cancelled." in confirm.messages[0]["text"]
+
+
+async def test_a_question_about_the_offered_cancellation_gets_the_offer_again(
+    dispatcher: CollectingDispatcher,
+):
+    shop = InMemoryShop(order=replace(ORDER, status=OrderStatus.PAID), shipment=None)
+    offer = await ActionOfferCancellation(lookup_over(shop)).run(
+        dispatcher, form_tracker(slots=VERIFIED), {}
+    )
+    asked = {"text": "can I cancel it", "intent": {"name": "cancel_order", "confidence": 0.95}}
+    tracker = form_tracker(slots={**VERIFIED, **slot_values(offer)}, said=asked)
+
+    repeat = CollectingDispatcher()
+    await ActionOfferCancellation(lookup_over(shop)).run(repeat, tracker, {})
+
+    assert "Shall I cancel it?" in repeat.messages[0]["text"]
+    assert shop.order.status is OrderStatus.PAID

@@ -96,6 +96,16 @@ def test_a_shrug_is_not_taken_for_a_yes_to_cancel(chat: Chat, orders: OrderPicke
     assert f"Order {number} is cancelled." in chat.say("yes")
 
 
+def test_asking_again_to_cancel_is_taken_as_the_yes(chat: Chat, orders: OrderPicker) -> None:
+    paid = orders.take(lambda o: o["status"] == "paid")
+    verify(chat, "I'd like to cancel order", paid)
+
+    done = chat.say("yes please cancel")
+
+    assert f"Order {paid['order_number']} is cancelled." in done
+    assert "Shall I cancel it?" not in done
+
+
 def test_declined_cancellation_changes_nothing(chat: Chat, orders: OrderPicker) -> None:
     packed = orders.take(lambda o: o["status"] == "packed")
 

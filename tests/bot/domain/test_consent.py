@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.consent import CLEAR_YES_CONFIDENCE, is_clear_yes
+from bot.domain.consent import CLEAR_YES_CONFIDENCE, is_clear_repeat, is_clear_yes
 
 
 @pytest.mark.parametrize("text", ["yes", "Yes please", "go ahead", "sure, do it", "ok 👍"])
@@ -33,3 +33,25 @@ def test_only_an_affirm_counts() -> None:
 def test_the_threshold_itself_is_clear_enough() -> None:
     assert is_clear_yes("yes", intent="affirm", confidence=CLEAR_YES_CONFIDENCE)
     assert not is_clear_yes("yes", intent="affirm", confidence=CLEAR_YES_CONFIDENCE - 0.01)
+
+
+CANCEL = frozenset({"cancel_order", "refund_request"})
+
+
+@pytest.mark.parametrize(
+    "text", ["yes please cancel", "yes cancel it", "cancel it", "just refund me"]
+)
+def test_asking_again_for_the_change_on_offer_is_a_yes(text: str) -> None:
+    intent = "refund_request" if "refund" in text else "cancel_order"
+    assert is_clear_repeat(text, intent=intent, requests=CANCEL)
+
+
+@pytest.mark.parametrize(
+    "text", ["no, don't cancel", "can I cancel it", "cancel it?", "maybe cancel", "not cancel"]
+)
+def test_a_doubtful_or_negated_request_is_not_a_yes(text: str) -> None:
+    assert not is_clear_repeat(text, intent="cancel_order", requests=CANCEL)
+
+
+def test_a_request_for_another_change_is_not_a_yes_to_this_one() -> None:
+    assert not is_clear_repeat("I want to return it", intent="return_request", requests=CANCEL)
