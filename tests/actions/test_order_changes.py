@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.confirmations import ActionApplyPendingChange, ActionDropPendingChange
@@ -113,23 +114,28 @@ async def test_a_vague_yes_asks_again_and_changes_nothing(
     assert events == []  # the offer stays open for the real answer
 
 
+async def _offered_then(text: str) -> tuple[InMemoryShop, Tracker]:
+    """A paid order offered for cancellation, and the customer's cancel_order reply."""
+    shop = InMemoryShop(order=replace(ORDER, status=OrderStatus.PAID), shipment=None)
+    offer = await ActionOfferCancellation(lookup_over(shop)).run(
+        CollectingDispatcher(), form_tracker(slots=VERIFIED), {}
+    )
+    said = {"text": text, "intent": {"name": "cancel_order", "confidence": 0.9}}
+    return shop, form_tracker(slots={**VERIFIED, **slot_values(offer)}, said=said)
+
+
 async def test_asking_again_for_the_offered_cancellation_carries_it_out(
     dispatcher: CollectingDispatcher,
 ):
     """'yes please cancel' reads as cancel_order; offering the same again would loop."""
-    shop = InMemoryShop(order=replace(ORDER, status=OrderStatus.PAID), shipment=None)
-    offer = await ActionOfferCancellation(lookup_over(shop)).run(
-        dispatcher, form_tracker(slots=VERIFIED), {}
-    )
-    again = {"text": "yes please cancel", "intent": {"name": "cancel_order", "confidence": 0.86}}
-    tracker = form_tracker(slots={**VERIFIED, **slot_values(offer)}, said=again)
+    shop, tracker = await _offered_then("yes please cancel")
 
-    repeat, confirm = CollectingDispatcher(), CollectingDispatcher()
-    events = await ActionOfferCancellation(lookup_over(shop)).run(repeat, tracker, {})
-    assert repeat.messages == []  # no second offer
+    events = await ActionOfferCancellation(lookup_over(shop)).run(dispatcher, tracker, {})
+    assert dispatcher.messages == []  # no second offer
     assert {"event": "followup", "name": "action_apply_pending_change"} in [
         {"event": e["event"], "name": e.get("name")} for e in events
     ]
+    confirm = CollectingDispatcher()
     await ActionApplyPendingChange(lookup_over(shop)).run(confirm, tracker, {})
 
     assert shop.order.status is OrderStatus.CANCELLED
@@ -139,15 +145,9 @@ async def test_asking_again_for_the_offered_cancellation_carries_it_out(
 async def test_a_question_about_the_offered_cancellation_gets_the_offer_again(
     dispatcher: CollectingDispatcher,
 ):
-    shop = InMemoryShop(order=replace(ORDER, status=OrderStatus.PAID), shipment=None)
-    offer = await ActionOfferCancellation(lookup_over(shop)).run(
-        dispatcher, form_tracker(slots=VERIFIED), {}
-    )
-    asked = {"text": "can I cancel it", "intent": {"name": "cancel_order", "confidence": 0.95}}
-    tracker = form_tracker(slots={**VERIFIED, **slot_values(offer)}, said=asked)
+    shop, tracker = await _offered_then("can I cancel it")
 
-    repeat = CollectingDispatcher()
-    await ActionOfferCancellation(lookup_over(shop)).run(repeat, tracker, {})
+    await ActionOfferCancellation(lookup_over(shop)).run(dispatcher, tracker, {})
 
-    assert "Shall I cancel it?" in repeat.messages[0]["text"]
+    assert "Shall I cancel it?" in dispatcher.messages[0]["text"]
     assert shop.order.status is OrderStatus.PAID
