@@ -17,14 +17,18 @@ The weights are stored as numpy arrays, not pickles.
 ``out_of_scope``: its examples are spread over far more ground than any one intent's,
 so at weight 1 the intents around it claim most of that ground.
 
-Imports: rasa, scikit-learn, scipy, numpy and the standard library only.
+``between_intents`` adds made-up examples of that intent (``between_intents_label``),
+one per so many training examples: mixes of two examples of different intents, which
+teach it the ground between them (``between_intents.py``).
+
+Imports: rasa, scikit-learn, scipy, numpy, the standard library and ``between_intents``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import Any, Dict, List, Optional, Text, Tuple, Type
 
 import numpy as np
 import scipy.sparse
@@ -39,6 +43,8 @@ from rasa.shared.exceptions import InvalidConfigException, RasaException
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.engine.between_intents import mixes_between_intents
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +75,9 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             "sparse_weight": 0.1,
             "ranking_length": 10,
             "intent_weights": {},
+            "between_intents": 0.0,
+            "between_intents_label": "out_of_scope",
+            "random_seed": 42,
         }
 
     @classmethod
@@ -82,6 +91,11 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             )
         if int(config["max_iter"]) < 1:
             raise InvalidConfigException(f"{cls.__name__}: max_iter must be at least 1.")
+        if float(config["between_intents"]) < 0:
+            raise InvalidConfigException(
+                f"{cls.__name__}: between_intents (made-up examples per training example) "
+                f"must be 0 or more, got {config['between_intents']}."
+            )
         weights = config["intent_weights"] or {}
         if not isinstance(weights, dict) or not all(
             isinstance(w, (int, float)) and not isinstance(w, bool) and w > 0
@@ -187,6 +201,35 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         known = {label: weights.get(label, 1.0) for label in labels}
         return known if any(w != 1.0 for w in known.values()) else None
 
+    def _with_mixes(
+        self, examples: List[Message], labels: List[Text]
+    ) -> Tuple[scipy.sparse.csr_matrix, List[Text]]:
+        """The examples' features and intents, plus ``between_intents``' made-up ones."""
+        features = self._features(examples)
+        intents = [str(m.get(INTENT)) for m in examples]
+        label = str(self._config["between_intents_label"])
+        count = round(float(self._config["between_intents"]) * len(examples))
+        if count < 1:
+            return features, intents
+        if label not in labels:
+            logger.warning(
+                "%s: no examples of %s, so no made-up ones between the intents.",
+                type(self).__name__,
+                label,
+            )
+            return features, intents
+        dense = examples[0].get_dense_features(TEXT)[1]
+        dense_width = int(dense.features.shape[-1]) if dense is not None else features.shape[1]
+        mixes = mixes_between_intents(
+            features,
+            intents,
+            count=count,
+            outside=label,
+            block_ends=sorted({dense_width, features.shape[1]}),
+            seed=int(self._config["random_seed"]),
+        )
+        return scipy.sparse.vstack([features, mixes]).tocsr(), intents + [label] * count
+
     def train(self, training_data: TrainingData) -> Resource:
         """Fits the weights on the intent examples and stores them."""
         from sklearn.linear_model import LogisticRegression
@@ -201,7 +244,8 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             max_iter=int(self._config["max_iter"]),
             class_weight=self._class_weights(labels),
         )
-        model.fit(self._features(examples), [str(m.get(INTENT)) for m in examples])
+        features, intents = self._with_mixes(examples, labels)
+        model.fit(features, intents)
         self._labels = [str(label) for label in model.classes_]
         weights, bias = model.coef_, model.intercept_
         if len(self._labels) == 2:

@@ -84,10 +84,28 @@ with tempfile.TemporaryDirectory() as folder:
                message("where is it", [0.9, 0.1, 0.0], words=[1, 0])]
     weighted.process(leaning)
     out["weighted"] = [m.get("intent_ranking") for m in leaning]
+    # Out of scope along the third axis only; then made-up examples between the intents
+    # (one per training example), and the same for a label the data lacks.
+    scoped = TrainingData([message(f"{intent} {i}", noisy(d), intent, [1, 0])
+                           for intent, d in [*list(DIRECTIONS.items())[:2],
+                                             ("out_of_scope", [0.0, 0.0, 1.0])]
+                           for i in range(20)])
+    out["between"] = {}
+    for name, settings in (("plain", {}), ("mixed", {"between_intents": 1.0}),
+                           ("unknown", {"between_intents": 1.0,
+                                        "between_intents_label": "no_such_intent"})):
+        model = LinearIntentClassifier.create(settings, storage, Resource(name), context)
+        model.train(scoped)
+        model = LinearIntentClassifier.load(settings, storage, Resource(name), context)
+        probes = [message("both", [0.7, 0.7, 0.1], words=[0, 0]),
+                  message("where is it", [0.9, 0.1, 0.0], words=[1, 0])]
+        model.process(probes)
+        out["between"][name] = [m.get("intent")["name"] for m in probes]
 
 errors = {}
 for bad in ({"C": 0}, {"sparse_weight": -1}, {"max_iter": 0},
-            {"intent_weights": {"greet": 0}}, {"intent_weights": ["greet"]}):
+            {"intent_weights": {"greet": 0}}, {"intent_weights": ["greet"]},
+            {"between_intents": -0.1}):
     try:
         LinearIntentClassifier.create(bad, None, None, context)
     except InvalidConfigException as e:
@@ -160,6 +178,17 @@ def test_a_weighted_intent_wins_what_lies_between(engine_output: dict[str, Any])
     assert {r["name"] for r in between} == {"order_status", "return_request", "greet"}
 
 
+def test_made_up_examples_between_intents_teach_out_of_scope_that_ground(
+    engine_output: dict[str, Any],
+) -> None:
+    """How CLINC150's off-topic questions that look a little like two intents are caught."""
+    between = engine_output["between"]
+    assert between["plain"][0] in {"order_status", "return_request"}
+    assert between["mixed"] == ["out_of_scope", "order_status"]
+    # Without examples of the label there is nothing to learn it from: trained as plain.
+    assert between["unknown"] == between["plain"]
+
+
 def test_configuration_errors_are_clear(engine_output: dict[str, Any]) -> None:
     errors = engine_output["errors"]
     assert "C must be above 0" in errors['{"C": 0}']
@@ -167,4 +196,5 @@ def test_configuration_errors_are_clear(engine_output: dict[str, Any]) -> None:
     assert "max_iter" in errors['{"max_iter": 0}']
     assert "weights above 0" in errors['{"intent_weights": {"greet": 0}}']
     assert "weights above 0" in errors['{"intent_weights": ["greet"]}']
+    assert "0 or more" in errors['{"between_intents": -0.1}']
     assert "dense featurizer" in errors["dense"]
