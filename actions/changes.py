@@ -3,7 +3,8 @@
 `pending_change` says what was offered ({"kind", "order_number", ...});
 `awaiting_confirmation` lets the rules route the customer's yes or no to
 `action_apply_pending_change` / `action_drop_pending_change` (actions/confirmations.py).
-A customer who asks again for the change on offer ("yes please cancel") has said yes:
+A customer who asks again for the change on offer ("yes please cancel", "yes change
+the address") has said yes:
 the offer goes straight to `action_apply_pending_change` instead of being repeated.
 """
 
@@ -24,6 +25,7 @@ YES_NO_BUTTONS = [{"title": "Yes, go ahead", "payload": "yes"}, {"title": "No", 
 # cancelled first, so asking for the refund again says yes to that cancellation.
 REQUESTS = {
     "cancel": frozenset({"cancel_order", "refund_request"}),
+    "address": frozenset({"change_address"}),
     "return": frozenset({"return_request"}),
     "refund": frozenset({"refund_request"}),
 }

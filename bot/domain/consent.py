@@ -9,7 +9,9 @@ question again, with its Yes and No buttons.
 
 Asking again for the very change on offer ("yes please cancel" after "Shall I cancel
 it?") is a yes too: the classifier reads it as the request, not as ``affirm``, and
-answering it with the same offer again would loop.
+answering it with the same offer again would loop. A request that brings a number
+("yes, send it to 5 Elm Street", "cancel order 100777") may be asking for
+something other than the offer, so it gets the offer again instead.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ _QUESTION_START = re.compile(
     r"^\s*(can|could|should|would|will|how|what|when|why|is|are|do|does)\b", re.IGNORECASE
 )
 
+# ... nor one that names something new: an order number, a house number, an amount.
+_NEW_DETAILS = re.compile(r"\d")
+
 
 def is_clear_yes(text: str, *, intent: str | None, confidence: float) -> bool:
     """True for a confident ``affirm`` without a hedge, doubt or question in it."""
@@ -51,4 +56,4 @@ def is_clear_repeat(text: str, *, intent: str | None, requests: frozenset[str]) 
     if intent not in requests:
         return False
     doubtful = _HEDGES.search(text) or _NEGATIONS.search(text) or _QUESTION_START.search(text)
-    return doubtful is None
+    return doubtful is None and _NEW_DETAILS.search(text) is None

@@ -1,4 +1,4 @@
-"""Cancellation offers and the confirmed change, on tracker fixtures over an in-memory shop."""
+"""Cancellation and address offers, and the confirmed change, on tracker fixtures."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.confirmations import ActionApplyPendingChange, ActionDropPendingChange
-from actions.order_changes import ActionOfferCancellation
+from actions.order_changes import ActionConfirmAddressChange, ActionOfferCancellation
 from bot.domain.orders import OrderStatus
 from tests.actions.conftest import ORDER, InMemoryShop, form_tracker, lookup_over, slot_values
 
@@ -114,21 +114,33 @@ async def test_a_vague_yes_asks_again_and_changes_nothing(
     assert events == []  # the offer stays open for the real answer
 
 
-async def _offered_then(text: str) -> tuple[InMemoryShop, Tracker]:
-    """A paid order offered for cancellation, and the customer's cancel_order reply."""
+ADDRESS = "Room 1101, 9 Century Avenue, Pudong, Shanghai"
+ADDRESS_SLOTS = {**VERIFIED, "new_address": ADDRESS}
+
+
+async def _offered_then(
+    offer_action: type[ActionOfferCancellation | ActionConfirmAddressChange],
+    text: str,
+    *,
+    intent: str,
+    slots: dict[str, Any] = VERIFIED,
+) -> tuple[InMemoryShop, Tracker]:
+    """A paid order with a change on offer, and the customer's reply as ``intent``."""
     shop = InMemoryShop(order=replace(ORDER, status=OrderStatus.PAID), shipment=None)
-    offer = await ActionOfferCancellation(lookup_over(shop)).run(
-        CollectingDispatcher(), form_tracker(slots=VERIFIED), {}
+    offer = await offer_action(lookup_over(shop)).run(
+        CollectingDispatcher(), form_tracker(slots=slots), {}
     )
-    said = {"text": text, "intent": {"name": "cancel_order", "confidence": 0.9}}
-    return shop, form_tracker(slots={**VERIFIED, **slot_values(offer)}, said=said)
+    said = {"text": text, "intent": {"name": intent, "confidence": 0.9}}
+    return shop, form_tracker(slots={**slots, **slot_values(offer)}, said=said)
 
 
 async def test_asking_again_for_the_offered_cancellation_carries_it_out(
     dispatcher: CollectingDispatcher,
 ):
     """'yes please cancel' reads as cancel_order; offering the same again would loop."""
-    shop, tracker = await _offered_then("yes please cancel")
+    shop, tracker = await _offered_then(
+        ActionOfferCancellation, "yes please cancel", intent="cancel_order"
+    )
 
     events = await ActionOfferCancellation(lookup_over(shop)).run(dispatcher, tracker, {})
     assert dispatcher.messages == []  # no second offer
@@ -145,9 +157,48 @@ async def test_asking_again_for_the_offered_cancellation_carries_it_out(
 async def test_a_question_about_the_offered_cancellation_gets_the_offer_again(
     dispatcher: CollectingDispatcher,
 ):
-    shop, tracker = await _offered_then("can I cancel it")
+    shop, tracker = await _offered_then(
+        ActionOfferCancellation, "can I cancel it", intent="cancel_order"
+    )
 
     await ActionOfferCancellation(lookup_over(shop)).run(dispatcher, tracker, {})
 
     assert "Shall I cancel it?" in dispatcher.messages[0]["text"]
     assert shop.order.status is OrderStatus.PAID
+
+
+async def test_asking_again_for_the_offered_address_carries_it_out(
+    dispatcher: CollectingDispatcher,
+):
+    """'yes change the address' reads as change_address; the offer used to come back."""
+    shop, tracker = await _offered_then(
+        ActionConfirmAddressChange,
+        "yes change the address",
+        intent="change_address",
+        slots=ADDRESS_SLOTS,
+    )
+
+    events = await ActionConfirmAddressChange(lookup_over(shop)).run(dispatcher, tracker, {})
+    assert dispatcher.messages == []
+    assert "action_apply_pending_change" in [e.get("name") for e in events]
+    confirm = CollectingDispatcher()
+    await ActionApplyPendingChange(lookup_over(shop)).run(confirm, tracker, {})
+
+    assert shop.order.delivery_address == ADDRESS
+    assert f"will now go to {ADDRESS}" in confirm.messages[0]["text"]
+
+
+async def test_a_request_naming_another_address_gets_the_offer_again(
+    dispatcher: CollectingDispatcher,
+):
+    shop, tracker = await _offered_then(
+        ActionConfirmAddressChange,
+        "change the address to 5 Elm Street",
+        intent="change_address",
+        slots=ADDRESS_SLOTS,
+    )
+
+    await ActionConfirmAddressChange(lookup_over(shop)).run(dispatcher, tracker, {})
+
+    assert f"to: {ADDRESS}?" in dispatcher.messages[0]["text"]
+    assert shop.order.delivery_address == ORDER.delivery_address

@@ -127,6 +127,20 @@ def test_address_change_before_shipping(chat: Chat, orders: OrderPicker) -> None
     assert "will now go to Room 502, Building 3, 18 Huaihai Road" in done
 
 
+def test_asking_again_to_change_the_address_is_taken_as_the_yes(
+    chat: Chat, orders: OrderPicker
+) -> None:
+    """'yes change the address' reads as change_address; the form used to start over."""
+    paid = orders.take(lambda o: o["status"] in ("paid", "packed"))
+    verify(chat, "please change the delivery address of order", paid)
+    chat.say("Room 1101, 9 Century Avenue, Pudong, Shanghai")
+
+    done = chat.say("yes change the address")
+
+    assert "will now go to Room 1101, 9 Century Avenue" in done
+    assert "What's the new delivery address?" not in done
+
+
 def test_refund_status_reports_existing_refunds(chat: Chat, orders: OrderPicker) -> None:
     refunded = orders.take(lambda o: o["status"] == "refunded")
 

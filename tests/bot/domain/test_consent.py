@@ -55,3 +55,13 @@ def test_a_doubtful_or_negated_request_is_not_a_yes(text: str) -> None:
 
 def test_a_request_for_another_change_is_not_a_yes_to_this_one() -> None:
     assert not is_clear_repeat("I want to return it", intent="return_request", requests=CANCEL)
+
+
+@pytest.mark.parametrize(
+    "text", ["change the address to Room 12, 5 Elm Street", "cancel order 100777 instead"]
+)
+def test_a_request_that_names_something_new_is_not_a_yes(text: str) -> None:
+    """The pending change names its order and address; a new one may be a new request."""
+    requests = frozenset({"change_address", "cancel_order"})
+    intent = "change_address" if "address" in text else "cancel_order"
+    assert not is_clear_repeat(text, intent=intent, requests=requests)
