@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from bot.domain.clock import shop_now
 from tests.conversations.conftest import Chat, OrderPicker, verify
@@ -127,15 +128,16 @@ def test_address_change_before_shipping(chat: Chat, orders: OrderPicker) -> None
     assert "will now go to Room 502, Building 3, 18 Huaihai Road" in done
 
 
+@pytest.mark.parametrize("reply", ["yes change the address", "change it"])
 def test_asking_again_to_change_the_address_is_taken_as_the_yes(
-    chat: Chat, orders: OrderPicker
+    chat: Chat, orders: OrderPicker, reply: str
 ) -> None:
-    """'yes change the address' reads as change_address; the form used to start over."""
+    """Both read as change_address; the offer used to come back, and 'change it' was a no."""
     paid = orders.take(lambda o: o["status"] in ("paid", "packed"))
     verify(chat, "please change the delivery address of order", paid)
     chat.say("Room 1101, 9 Century Avenue, Pudong, Shanghai")
 
-    done = chat.say("yes change the address")
+    done = chat.say(reply)
 
     assert "will now go to Room 1101, 9 Century Avenue" in done
     assert "What's the new delivery address?" not in done
