@@ -4,8 +4,8 @@
 `awaiting_confirmation` lets the rules route the customer's yes or no to
 `action_apply_pending_change` / `action_drop_pending_change` (actions/confirmations.py).
 A customer who asks again for the change on offer ("yes please cancel", "yes change
-the address") has said yes:
-the offer goes straight to `action_apply_pending_change` instead of being repeated.
+the address") has said yes: the offer goes straight to `action_apply_pending_change`
+instead of being repeated.
 """
 
 from __future__ import annotations
