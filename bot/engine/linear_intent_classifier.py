@@ -155,6 +155,16 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             return cls(config, model_storage, resource)
         return cls(config, model_storage, resource, labels, weights, bias)
 
+    def _sentence_vector(self, message: Message) -> np.ndarray:
+        """The dense featurizer's sentence vector, which this classifier cannot do without."""
+        dense = message.get_dense_features(TEXT)[1]
+        if dense is None:
+            raise RasaException(
+                f"{type(self).__name__} needs dense sentence features: put a dense "
+                "featurizer such as MiniLMFeaturizer before it in the pipeline."
+            )
+        return np.asarray(dense.features)
+
     def _features(self, messages: List[Message], width: int = 0) -> scipy.sparse.csr_matrix:
         """One row per message: dense sentence features, then weighted sparse ones.
 
@@ -163,13 +173,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         """
         rows = []
         for message in messages:
-            dense = message.get_dense_features(TEXT)[1]
-            if dense is None:
-                raise RasaException(
-                    f"{type(self).__name__} needs dense sentence features: put a dense "
-                    "featurizer such as MiniLMFeaturizer before it in the pipeline."
-                )
-            parts = [scipy.sparse.csr_matrix(dense.features.reshape(1, -1))]
+            parts = [scipy.sparse.csr_matrix(self._sentence_vector(message).reshape(1, -1))]
             sparse = message.get_sparse_features(TEXT)[1]
             weight = float(self._config["sparse_weight"])
             if sparse is not None and weight > 0:
@@ -218,8 +222,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                 label,
             )
             return features, intents
-        dense = examples[0].get_dense_features(TEXT)[1]
-        dense_width = int(dense.features.shape[-1]) if dense is not None else features.shape[1]
+        dense_width = self._sentence_vector(examples[0]).shape[-1]
         mixes = mixes_between_intents(
             features,
             intents,
