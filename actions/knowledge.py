@@ -55,9 +55,13 @@ def _question(tracker: Tracker) -> str:
 
 
 def fallbacks_in_a_row(tracker: Tracker) -> int:
-    """How many of the customer's latest messages in a row the NLU could not place."""
+    """How many of the customer's latest messages in a row the NLU could not place.
+
+    Applied events only: a turn the engine took back (an action failed, and the gateway
+    sends the message again later) must not count twice.
+    """
     count = 0
-    for event in reversed(tracker.events):
+    for event in reversed(tracker.applied_events()):
         if event.get("event") != "user":
             continue
         intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")

@@ -8,6 +8,10 @@ the turn failed so the gateway can keep the message and retry it later.
 Rasa carries on after an action fails (the action server is down, say) and answers
 with whatever it has, often nothing. A turn whose action failed is reported as a
 failure (503), so the gateway keeps the message and answers it once actions work.
+The failed turn is also taken back out of the dialogue (with Rasa's own "revert the
+user utterance" event, so the stored history keeps it), or the retry would find the
+message there already: the bot would see it twice, and one unclear message would
+count as two in a row and hand the customer to a person.
 """
 
 import contextvars
@@ -17,6 +21,8 @@ from asyncio import CancelledError
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, UserUtteranceReverted, UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -47,6 +53,23 @@ def _watch_action_failures() -> None:
     processor_logger = logging.getLogger("rasa.core.processor")
     if _WATCH not in processor_logger.filters:
         processor_logger.addFilter(_WATCH)
+
+
+async def _take_back_failed_turn(agent: Any, message: UserMessage) -> None:
+    """Reverts the turn of ``message`` if the dialogue still sees it as the latest one.
+
+    A form that ran again in the failed turn has already folded the message into its
+    own step (Rasa's applied events), so there is nothing to revert then.
+    """
+    async with agent.lock_store.lock(message.sender_id):
+        tracker = await agent.processor.get_tracker(message.sender_id)
+        said = [e for e in tracker.applied_events() if isinstance(e, UserUttered)]
+        if not said or said[-1].message_id != message.message_id:
+            return
+        tracker.update_with_events(
+            [UserUtteranceReverted(), ActionExecuted(ACTION_LISTEN_NAME)], agent.domain
+        )
+        await agent.processor.save_tracker(tracker)
 
 
 class GatewayInput(InputChannel):
@@ -96,18 +119,17 @@ class GatewayInput(InputChannel):
                 return response.json({"error": "metadata must be an object"}, status=400)
 
             collector = CollectingOutputChannel()
+            message = UserMessage(
+                text,
+                collector,
+                sender,
+                input_channel=str(metadata.get("channel") or self.name()),
+                metadata=metadata,
+            )
             failures: List[str] = []
             _turn_failures.set(failures)
             try:
-                await on_new_message(
-                    UserMessage(
-                        text,
-                        collector,
-                        sender,
-                        input_channel=str(metadata.get("channel") or self.name()),
-                        metadata=metadata,
-                    )
-                )
+                await on_new_message(message)
             except CancelledError:
                 logger.error("gateway turn cancelled for a conversation")
                 return response.json({"error": "turn cancelled"}, status=503)
@@ -116,6 +138,10 @@ class GatewayInput(InputChannel):
                 return response.json({"error": "turn failed"}, status=500)
             if failures:
                 logger.warning("an action failed during a gateway turn; reporting unavailable")
+                try:
+                    await _take_back_failed_turn(request.app.ctx.agent, message)
+                except Exception:
+                    logger.exception("could not take a failed turn back out of the dialogue")
                 return response.json({"error": "action failed"}, status=503)
             return response.json(collector.messages)
 

@@ -7,7 +7,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge import ActionAnswerFromKnowledge, button_payload
+from actions.knowledge import ActionAnswerFromKnowledge, button_payload, fallbacks_in_a_row
 from bot.knowledge.retriever import SearchHit
 
 RETURNS = SearchHit("returns-policy", "Returns policy", 0.0, "Regular goods: 7 days.")
@@ -39,6 +39,32 @@ def _tracker(text: str) -> Tracker:
         {},
         "action_listen",
     )
+
+
+def _said(intent: str) -> dict[str, Any]:
+    return {"event": "user", "text": "...", "parse_data": {"intent": {"name": intent}}}
+
+
+LISTEN = {"event": "action", "name": "action_listen"}
+
+
+def _with_events(events: list[dict[str, Any]]) -> Tracker:
+    return Tracker("c1", {}, {}, events, False, None, {}, "action_listen")
+
+
+def test_unclear_messages_are_counted_back_to_the_last_clear_one():
+    said = [_said("nlu_fallback"), LISTEN, _said("greet"), LISTEN]
+    said += [_said("nlu_fallback"), LISTEN, _said("nlu_fallback")]
+
+    assert fallbacks_in_a_row(_with_events(said)) == 2
+
+
+def test_a_message_the_engine_took_back_does_not_count_again():
+    # The action failed, the engine rewound the turn, the gateway sent the message again.
+    failed = [LISTEN, _said("nlu_fallback"), {"event": "action", "name": "action_x"}, LISTEN]
+    retried = [{"event": "rewind"}, LISTEN, _said("nlu_fallback")]
+
+    assert fallbacks_in_a_row(_with_events([_said("greet"), *failed, *retried])) == 1
 
 
 async def _answer(search: FixedSearch, text: str) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from websockets.sync.client import ClientConnection, connect
@@ -119,3 +120,27 @@ def test_a_message_that_needs_the_stopped_action_server_is_kept_and_answered_lat
     # an answer.
     assert during == [ENGINE_DOWN_REPLY]
     assert order["tracking_number"] in after[0]
+
+
+def test_an_unclear_message_kept_while_actions_were_down_counts_once(
+    stack: Stack, page: Page
+) -> None:
+    stack.actions_control.stop()
+    try:
+        during = page.say("unclear-0001", "zxqv blorf wibble")
+    finally:
+        stack.actions_control.start()
+    stack.actions_control.wait_ready(60)
+    after = page.wait_for_bot_messages(1, timeout=60)
+
+    # Had the failed turn stayed in the dialogue, the retry would be the second message
+    # in a row the bot did not understand, and it would hand the customer to a person.
+    assert during == [ENGINE_DOWN_REPLY]
+    assert "I didn't quite understand" in after[0]
+    tracker = httpx.get(
+        f"{stack.rasa_url}/conversations/{page.welcome['conversation_id']}/tracker",
+        params={"token": stack.rasa_token, "include_events": "ALL"},
+        timeout=30,
+    ).json()
+    kinds = [event["event"] for event in tracker["events"]]
+    assert kinds.count("user") == 2 and "rewind" in kinds
