@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import os
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -42,6 +43,11 @@ from bot.channels.relay_store import StoredMessage
 from bot.channels.telegram_text import HELP_BUTTONS, HELP_TEXT, split_text
 from bot.settings import Settings
 from bot.storage.tables import Button
+
+# PTB 22 is moving durations (a 429's retry_after, among others) from seconds to
+# timedelta and warns on every RetryAfter until a program opts in. Shopdesk reads
+# none of them itself (the rate limiter does, as timedelta), so it opts in.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 logger = logging.getLogger(__name__)
 
