@@ -4,8 +4,8 @@ Cancelling an order, moving its delivery, opening a return and issuing a refund 
 be undone from the chat. Short, empty replies ("well", "it", "you know") read as a
 yes to the intent classifier with a confidence between 0.55 and 0.8, because a yes is
 short too; acting on them would cancel an order on a shrug. So a change goes ahead only
-on a yes the classifier is sure of, with no hedge in it; anything else gets the
-question again, with its Yes and No buttons.
+on a yes the classifier is sure of, with no hedge or "no" in it ("yes, keep it" is no
+go-ahead); anything else gets the question again, with its Yes and No buttons.
 
 Asking again for the very change on offer ("yes please cancel" after "Shall I cancel
 it?") is a yes too: the classifier reads it as the request, not as ``affirm``, and
@@ -29,8 +29,14 @@ _HEDGES = re.compile(
 )
 
 
-# A request that carries these is not the customer's go-ahead ("no, don't cancel").
-_NEGATIONS = re.compile(r"\b(no|not|don'?t|do not|never|stop|nope)\b", re.IGNORECASE)
+# A reply that carries these is not the customer's go-ahead, whatever the classifier
+# read in it: "no, don't cancel", "keep the old address" (read as change_address
+# 0.95), "yes, keep it".
+_NEGATIONS = re.compile(
+    r"\b(no|nah|nope|not|never|stop|(do|does|did|is|are|was|ca|wo|should)n'?t)\b"
+    r"|\b(keep|leave|stay|rather|instead|mistake|changed? my mind)\b",
+    re.IGNORECASE,
+)
 # ... nor is one asked as a question without its question mark ("can I cancel it").
 _QUESTION_START = re.compile(
     r"^\s*(can|could|should|would|will|how|what|when|why|is|are|do|does)\b", re.IGNORECASE
@@ -39,12 +45,20 @@ _QUESTION_START = re.compile(
 # ... nor one that names something new: an order number, a house number, an amount.
 _NEW_DETAILS = re.compile(r"\d")
 
+# Phones type "don’t" with a typographic apostrophe; the rules above read "don't".
+_APOSTROPHES = str.maketrans(dict.fromkeys("\u2019\u2018\u02bc\u00b4`", "'"))
+
+
+def _doubtful(text: str) -> bool:
+    plain = text.translate(_APOSTROPHES)
+    return bool(_HEDGES.search(plain) or _NEGATIONS.search(plain))
+
 
 def is_clear_yes(text: str, *, intent: str | None, confidence: float) -> bool:
-    """True for a confident ``affirm`` without a hedge, doubt or question in it."""
+    """True for a confident ``affirm`` without a hedge, doubt, "no" or question in it."""
     if intent != "affirm" or confidence < CLEAR_YES_CONFIDENCE:
         return False
-    return _HEDGES.search(text) is None
+    return not _doubtful(text)
 
 
 def is_clear_repeat(text: str, *, intent: str | None, requests: frozenset[str]) -> bool:
@@ -55,5 +69,6 @@ def is_clear_repeat(text: str, *, intent: str | None, requests: frozenset[str]) 
     """
     if intent not in requests:
         return False
-    doubtful = _HEDGES.search(text) or _NEGATIONS.search(text) or _QUESTION_START.search(text)
-    return doubtful is None and _NEW_DETAILS.search(text) is None
+    if _doubtful(text) or _QUESTION_START.search(text):
+        return False
+    return _NEW_DETAILS.search(text) is None

@@ -25,6 +25,11 @@ def test_a_hedged_yes_is_not_enough_however_confident(text: str) -> None:
     assert not is_clear_yes(text, intent="affirm", confidence=0.99)
 
 
+@pytest.mark.parametrize("text", ["yes, keep it", "ok leave it", "yes no", "sure, don’t"])
+def test_a_yes_that_says_no_in_the_same_breath_is_not_enough(text: str) -> None:
+    assert not is_clear_yes(text, intent="affirm", confidence=0.99)
+
+
 def test_only_an_affirm_counts() -> None:
     assert not is_clear_yes("yes", intent="inform", confidence=0.99)
     assert not is_clear_yes("yes", intent=None, confidence=0.0)
@@ -36,6 +41,7 @@ def test_the_threshold_itself_is_clear_enough() -> None:
 
 
 CANCEL = frozenset({"cancel_order", "refund_request"})
+ADDRESS = frozenset({"change_address"})
 
 
 @pytest.mark.parametrize(
@@ -47,10 +53,35 @@ def test_asking_again_for_the_change_on_offer_is_a_yes(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["no, don't cancel", "can I cancel it", "cancel it?", "maybe cancel", "not cancel"]
+    "text",
+    [
+        "no, don't cancel",
+        "can I cancel it",
+        "cancel it?",
+        "maybe cancel",
+        "not cancel",
+        "dont cancel it",
+        "don’t cancel it",  # a phone's apostrophe
+        "I didn't say cancel",
+        "keep my order",
+        "I'd rather you didnt",
+    ],
 )
 def test_a_doubtful_or_negated_request_is_not_a_yes(text: str) -> None:
     assert not is_clear_repeat(text, intent="cancel_order", requests=CANCEL)
+
+
+@pytest.mark.parametrize(
+    "text", ["keep the old address", "leave the address as it is", "i don’t want to change it"]
+)
+def test_keeping_the_address_is_not_a_yes_to_changing_it(text: str) -> None:
+    """The classifier reads "keep the old address" as change_address, at 0.95."""
+    assert not is_clear_repeat(text, intent="change_address", requests=ADDRESS)
+
+
+@pytest.mark.parametrize("text", ["I want to cancel it", "cancel, I won the lottery elsewhere"])
+def test_words_that_only_end_like_a_negation_do_not_block_a_yes(text: str) -> None:
+    assert is_clear_repeat(text, intent="cancel_order", requests=CANCEL)
 
 
 def test_a_request_for_another_change_is_not_a_yes_to_this_one() -> None:
