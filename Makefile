@@ -87,7 +87,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check bot actions tests bench
 
 typecheck: $(VENV)/.installed
-	$(BIN)/mypy bot actions
+	$(BIN)/mypy bot actions tests bench
 
 test: setup $(MODEL) $(KB_INDEX) lint typecheck
 	$(BIN)/pytest -q

@@ -70,7 +70,8 @@ def test_a_message_the_engine_took_back_does_not_count_again():
 async def _answer(search: FixedSearch, text: str) -> list[dict[str, Any]]:
     dispatcher = CollectingDispatcher()
     await ActionAnswerFromKnowledge(search).run(dispatcher, _tracker(text), {})
-    return dispatcher.messages
+    messages: list[dict[str, Any]] = dispatcher.messages
+    return messages
 
 
 async def test_a_confident_match_is_quoted_with_its_article():

@@ -40,7 +40,8 @@ async def test_a_paid_order_is_offered_then_cancelled_and_refunded_on_yes(
     )
     pending = slot_values(offer)
     assert pending["awaiting_confirmation"] is True
-    assert shop.order.status is OrderStatus.PAID  # nothing happens before the yes
+    before_the_yes = shop.order.status
+    assert before_the_yes is OrderStatus.PAID  # nothing happens before the yes
 
     confirm = CollectingDispatcher()
     events = await ActionApplyPendingChange(lookup_over(shop)).run(

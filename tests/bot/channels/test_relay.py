@@ -280,7 +280,7 @@ async def test_messages_of_one_conversation_reach_the_engine_one_at_a_time(
     await asyncio.gather(*(_say(relay, conversation_id, t) for t in ("first", "second", "third")))
 
     assert engine.most_active == 1
-    states = [state for *_, state in _transcript(session_factory, conversation_id)]
+    states = [str(state) for *_, state in _transcript(session_factory, conversation_id)]
     assert sorted(states) == ["processed"] * 3 + ["queued"] * 3
 
 

@@ -61,7 +61,7 @@ def _hello(
     socket: WebSocketTestSession, session: str | None = None, last_seen: int = 0
 ) -> dict[str, Any]:
     socket.send_json({"type": "hello", "session": session, "last_seen": last_seen})
-    welcome = socket.receive_json()
+    welcome: dict[str, Any] = socket.receive_json()
     assert welcome["type"] == "welcome", welcome
     return welcome
 

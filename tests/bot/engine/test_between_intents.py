@@ -22,7 +22,8 @@ def _mixes(count: int = 200, seed: int = 7) -> np.ndarray:
     mixed = mixes_between_intents(
         FEATURES, LABELS, count=count, outside="out_of_scope", block_ends=[3, 5], seed=seed
     )
-    return mixed.toarray()
+    dense: np.ndarray = mixed.toarray()
+    return dense
 
 
 def test_each_mix_lies_between_two_different_intents() -> None:
@@ -31,7 +32,7 @@ def test_each_mix_lies_between_two_different_intents() -> None:
     # out-of-scope example): two axes, neither holding more than 0.7 of the mix.
     assert ((dense > 1e-9).sum(axis=1) == 2).all()
     assert (dense.max(axis=1) / dense.sum(axis=1) <= SHARE_RANGE[1] + 1e-9).all()
-    pairs = {tuple(np.flatnonzero(row > 1e-9)) for row in dense}
+    pairs = {tuple(int(axis) for axis in np.flatnonzero(row > 1e-9)) for row in dense}
     assert pairs == {(0, 1), (0, 2), (1, 2)}
 
 

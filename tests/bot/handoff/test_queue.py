@@ -128,7 +128,8 @@ def test_waits_come_from_agents_capacity_and_measured_handling_times(
     for handoff_id in served:  # five conversations of exactly 4 minutes each
         with session_factory.begin() as session:
             handoff = take(session, handoff_id=handoff_id, agent=agent, active_chats=0)
-            handoff.assigned_at -= timedelta(minutes=4)
+            assert handoff.assigned_at is not None
+            handoff.assigned_at = handoff.assigned_at - timedelta(minutes=4)
             hand_back(session, handoff=handoff)
     busy = _enqueue(session_factory)
     with session_factory.begin() as session:

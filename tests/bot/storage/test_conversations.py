@@ -119,7 +119,7 @@ def test_messages_come_back_in_order_with_buttons_and_states(
             text="Which order?",
             buttons=[{"title": "Order 10023", "payload": '/pick{"order": "10023"}'}],
             channel="api",
-            delivery_state="sent",
+            delivery_state="queued",
         )
         inbound_id = inbound.id
     with session_factory.begin() as session:
@@ -134,7 +134,7 @@ def test_messages_come_back_in_order_with_buttons_and_states(
 
     assert [(m.direction, m.sender, m.delivery_state) for m in messages] == [
         ("in", "customer", "processed"),
-        ("out", "bot", "sent"),
+        ("out", "bot", "queued"),
     ]
     assert messages[0].text == "Where is my order 10023? ☎ 138-0000-1234"
     assert messages[0].buttons is None
