@@ -8,6 +8,7 @@ and it refuses what Telegram refuses:
 - a callback query is answered at most once, with at most 200 characters;
 - getUpdates is refused while a webhook is set, and a newer getUpdates ends an older
   one with 409 Conflict; a webhook needs an HTTPS URL.
+The checks and their error answers are in tests/support/bot_api_rules.py.
 
     with FakeTelegram(token="123:ABC") as telegram:
         bot = Bot("123:ABC", base_url=telegram.base_url)  # python-telegram-bot's real Bot
@@ -29,11 +30,8 @@ delivered or confirmed is delivered once more, as when Telegram re-sends one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import itertools
-import json
-import re
 import socket
 import threading
 import time
@@ -41,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Self
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
@@ -49,50 +47,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.support.bot_api_rules import (
+    COMMAND,
+    DESCRIPTIONS,
+    MAX_CALLBACK_ANSWER_LENGTH,
+    TOKEN_SHAPE,
+    BotApiError,
+    JSONDict,
+    bad_request,
+    checked_reply_markup,
+    read_params,
+    shown_text,
+    utf16_length,
+)
 from tests.support.ports import free_port
-
-JSONDict = dict[str, Any]
-
-MAX_TEXT_LENGTH = 4096
-MAX_CALLBACK_DATA_BYTES = 64
-MAX_CALLBACK_ANSWER_LENGTH = 200
-
-_TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]+")
-_COMMAND = re.compile(r"/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?")
-# Form fields that hold JSON (objects, numbers, booleans); the others are strings.
-_JSON_FIELDS = {"reply_markup", "allowed_updates", "chat_id", "message_id", "offset", "limit"}
-_JSON_FIELDS |= {"timeout", "show_alert", "drop_pending_updates"}
-_DESCRIPTIONS = {
-    401: "Unauthorized",
-    403: "Forbidden: bot was blocked by the user",
-    404: "Not Found",
-    409: "Conflict: terminated by other getUpdates request; "
-    "make sure that only one bot instance is running",
-    500: "Internal Server Error",
-}
-
-
-class BotApiError(Exception):
-    """A Bot API error answer: the HTTP status is the error_code, as on Telegram."""
-
-    def __init__(self, status: int, description: str, *, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.status = status
-        self.description = description
-        self.retry_after = retry_after
-
-    def body(self) -> JSONDict:
-        body: JSONDict = {"ok": False, "error_code": self.status, "description": self.description}
-        if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
-        return body
-
-    def response(self) -> JSONResponse:
-        return JSONResponse(self.body(), status_code=self.status)
-
-
-def _bad_request(detail: str) -> BotApiError:
-    return BotApiError(400, f"Bad Request: {detail}")
 
 
 @dataclass(frozen=True)
@@ -123,64 +91,6 @@ class _Pending:
     repeat: bool  # pushed again and not delivered since: delivered whatever the offset
 
 
-def _utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _shown_text(params: JSONDict) -> str:
-    """The message text as Telegram shows it: trimmed, 1-4096 long, plain text only."""
-    if params.get("parse_mode"):
-        raise _bad_request("the fake supports plain text only")
-    text = str(params.get("text") or "").strip()
-    if not text:
-        raise _bad_request("message text is empty")
-    if _utf16_length(text) > MAX_TEXT_LENGTH:
-        raise _bad_request("message is too long")
-    return text
-
-
-def _checked_reply_markup(markup: Any, *, inline_only: bool = False) -> JSONDict | None:
-    """The reply_markup as Telegram checks it; None when absent."""
-    if markup is None:
-        return None
-    if not isinstance(markup, dict) or not markup:
-        raise _bad_request("can't parse reply keyboard markup JSON object")
-    if "inline_keyboard" not in markup:
-        if inline_only:
-            raise _bad_request("inline keyboard expected")
-        return markup  # keyboard, remove_keyboard, force_reply: taken as they are
-    rows = markup["inline_keyboard"]
-    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise _bad_request("can't parse inline keyboard button: inline_keyboard must be Array")
-    for button in (button for row in rows for button in row):
-        if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-            raise _bad_request('can\'t parse inline keyboard button: Field "text" must be String')
-        if set(button) == {"text"}:
-            raise _bad_request("can't parse inline keyboard button: Text buttons are unallowed")
-        data = button.get("callback_data", "-")
-        if not isinstance(data, str) or not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA_BYTES:
-            raise _bad_request("BUTTON_DATA_INVALID")
-    return markup
-
-
-async def _read_params(request: Request) -> JSONDict:
-    """A JSON body, or url-encoded form fields with the JSON ones decoded."""
-    body = await request.body()
-    if request.headers.get("content-type", "").startswith("application/json"):
-        try:
-            params = json.loads(body)
-        except ValueError:
-            raise _bad_request("can't parse JSON encoded request parameters") from None
-        if not isinstance(params, dict):
-            raise _bad_request("JSON object expected as request parameters")
-        return params
-    params = dict(parse_qsl(body.decode(), keep_blank_values=True))
-    for key in _JSON_FIELDS & params.keys():
-        with contextlib.suppress(ValueError):  # kept as a string, refused where it matters
-            params[key] = json.loads(params[key])
-    return params
-
-
 class FakeTelegram:
     """A Bot API server for one bot token, on 127.0.0.1; see the module docstring."""
 
@@ -191,7 +101,7 @@ class FakeTelegram:
         bot_username: str = "shopdesk_test_bot",
         bot_first_name: str = "Shopdesk",
     ) -> None:
-        if not _TOKEN_SHAPE.fullmatch(token):
+        if not TOKEN_SHAPE.fullmatch(token):
             raise ValueError("a bot token looks like '123456:ABC-def'")
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
@@ -224,7 +134,7 @@ class FakeTelegram:
             "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": self._get_webhook_info,
             "sendMessage": self._send_message,
-            "editMessageText": lambda params: self._edit(params, _shown_text(params)),
+            "editMessageText": lambda params: self._edit(params, shown_text(params)),
             "editMessageReplyMarkup": lambda params: self._edit(params, None),
             "answerCallbackQuery": self._answer_callback_query,
             "sendChatAction": lambda params: self._chat_id(params) is not None,
@@ -306,8 +216,8 @@ class FakeTelegram:
             "from": user | {"first_name": first_name, "language_code": "en"},
             "text": text,
         }
-        if command := _COMMAND.match(text):
-            length = _utf16_length(command.group(0))
+        if command := COMMAND.match(text):
+            length = utf16_length(command.group(0))
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
         return {"message": message}
 
@@ -342,7 +252,7 @@ class FakeTelegram:
             description = description or f"Too Many Requests: retry after {retry_after}"
         else:
             retry_after = None
-            description = description or _DESCRIPTIONS.get(status, f"Error {status}")
+            description = description or DESCRIPTIONS.get(status, f"Error {status}")
         error = BotApiError(status, description, retry_after=retry_after)
         with self._lock:
             self._failures.setdefault(method, []).extend([error] * times)
@@ -401,11 +311,11 @@ class FakeTelegram:
     async def _endpoint(self, request: Request) -> JSONResponse:
         token, name = request.path_params["token"], request.path_params["method"]
         if token != self.token:
-            status = 401 if _TOKEN_SHAPE.fullmatch(token) else 404
-            return BotApiError(status, _DESCRIPTIONS[status]).response()
+            status = 401 if TOKEN_SHAPE.fullmatch(token) else 404
+            return BotApiError(status, DESCRIPTIONS[status]).response()
         refused: BotApiError | None = None
         try:
-            params = await _read_params(request)
+            params = await read_params(request)
         except BotApiError as error:
             params, refused = {}, error
         try:
@@ -435,7 +345,7 @@ class FakeTelegram:
     def _chat_id(params: JSONDict) -> int:
         value = params.get("chat_id")
         if not isinstance(value, int) or isinstance(value, bool):
-            raise _bad_request("chat not found" if value else "chat_id is empty")
+            raise bad_request("chat not found" if value else "chat_id is empty")
         return value
 
     # --- Bot API methods ---
@@ -449,7 +359,7 @@ class FakeTelegram:
             )
         offset, limit, timeout = (params.get(k, 0) for k in ("offset", "limit", "timeout"))
         if not all(isinstance(v, int | float) for v in (offset, limit, timeout)):
-            raise _bad_request("wrong parameter in getUpdates request")
+            raise bad_request("wrong parameter in getUpdates request")
         limit = min(max(int(limit), 1), 100) if limit else 100
         self._poll_generation += 1
         generation = self._poll_generation
@@ -463,7 +373,7 @@ class FakeTelegram:
         while not (self._queue or self._closing) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
             if generation != self._poll_generation:
-                raise BotApiError(409, _DESCRIPTIONS[409])
+                raise BotApiError(409, DESCRIPTIONS[409])
         if await request.is_disconnected():
             return []  # nobody to deliver to: the updates stay queued
         with self._lock:
@@ -478,7 +388,7 @@ class FakeTelegram:
         url = str(params.get("url") or "")
         parts = urlsplit(url)
         if url and (parts.scheme != "https" or not parts.hostname):
-            raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
         self._delete_webhook(params)
         if url:
             self._webhook = {"url": url, "allowed_updates": params.get("allowed_updates")}
@@ -499,8 +409,8 @@ class FakeTelegram:
         return info
 
     def _send_message(self, params: JSONDict) -> JSONDict:
-        chat_id, text = self._chat_id(params), _shown_text(params)
-        markup = _checked_reply_markup(params.get("reply_markup"))
+        chat_id, text = self._chat_id(params), shown_text(params)
+        markup = checked_reply_markup(params.get("reply_markup"))
         with self._lock:
             message_id = next(self._message_ids)
             message: JSONDict = {"message_id": message_id, "date": int(time.time()), "text": text}
@@ -516,14 +426,14 @@ class FakeTelegram:
     def _edit(self, params: JSONDict, text: str | None) -> JSONDict:
         """Edits the bot's own message: the new text (None: kept) and inline keyboard."""
         chat_id, message_id = self._chat_id(params), params.get("message_id")
-        markup = _checked_reply_markup(params.get("reply_markup"), inline_only=True)
+        markup = checked_reply_markup(params.get("reply_markup"), inline_only=True)
         with self._lock:
             if not isinstance(message_id, int) or (chat_id, message_id) not in self._messages:
-                raise _bad_request("message to edit not found")
+                raise bad_request("message to edit not found")
             message = self._messages[(chat_id, message_id)]
             text = message["text"] if text is None else text
             if text == message["text"] and markup == message.get("reply_markup"):
-                raise _bad_request(
+                raise bad_request(
                     "message is not modified: specified new message content and reply markup "
                     "are exactly the same as a current content and reply markup of the message"
                 )
@@ -535,12 +445,12 @@ class FakeTelegram:
 
     def _answer_callback_query(self, params: JSONDict) -> bool:
         query_id, text = str(params.get("callback_query_id")), params.get("text")
-        if text is not None and _utf16_length(str(text)) > MAX_CALLBACK_ANSWER_LENGTH:
-            raise _bad_request("MESSAGE_TOO_LONG")
+        if text is not None and utf16_length(str(text)) > MAX_CALLBACK_ANSWER_LENGTH:
+            raise bad_request("MESSAGE_TOO_LONG")
         with self._lock:
             answered = {answer.callback_query_id for answer in self._answered}
             if query_id not in self._callback_ids - answered:
-                raise _bad_request(
+                raise bad_request(
                     "query is too old and response timeout expired or query ID is invalid"
                 )
             alert, url = bool(params.get("show_alert", False)), params.get("url")
