@@ -128,13 +128,26 @@ def test_address_change_before_shipping(chat: Chat, orders: OrderPicker) -> None
     assert "will now go to Room 502, Building 3, 18 Huaihai Road" in done
 
 
+ADDRESS_REQUEST = "please change the delivery address of order"
+
+
+def _unshipped_order_offered(
+    chat: Chat, orders: OrderPicker, request: str, *details: str
+) -> dict[str, Any]:
+    """An order not yet shipped, verified, and the change asked for: the bot's offer is open."""
+    order = orders.take(lambda o: o["status"] in ("paid", "packed"))
+    verify(chat, request, order)
+    for detail in details:
+        chat.say(detail)
+    return order
+
+
 @pytest.mark.parametrize("reply", ["don’t cancel it", "keep my order"])
 def test_a_no_in_the_changes_own_words_keeps_the_order(
     chat: Chat, orders: OrderPicker, reply: str
 ) -> None:
     """Read as cancel_order (0.56) once, and a phone's apostrophe hid the "don't"."""
-    paid = orders.take(lambda o: o["status"] in ("paid", "packed"))
-    verify(chat, "I'd like to cancel order", paid)
+    paid = _unshipped_order_offered(chat, orders, "I'd like to cancel order")
 
     assert "haven't changed anything" in chat.say(reply)
     assert "was cancelled" not in chat.say(f"where is my order {paid['order_number']}")
@@ -142,9 +155,9 @@ def test_a_no_in_the_changes_own_words_keeps_the_order(
 
 def test_keeping_the_old_address_changes_nothing(chat: Chat, orders: OrderPicker) -> None:
     """'keep the old address' read as change_address (0.95), which counts as the yes."""
-    paid = orders.take(lambda o: o["status"] in ("paid", "packed"))
-    verify(chat, "please change the delivery address of order", paid)
-    chat.say("Room 8, 77 Nanjing West Road, Jing'an, Shanghai")
+    _unshipped_order_offered(
+        chat, orders, ADDRESS_REQUEST, "Room 8, 77 Nanjing West Road, Jing'an, Shanghai"
+    )
 
     kept = chat.say("keep the old address")
 
@@ -157,9 +170,9 @@ def test_asking_again_to_change_the_address_is_taken_as_the_yes(
     chat: Chat, orders: OrderPicker, reply: str
 ) -> None:
     """Both read as change_address; the offer used to come back, and 'change it' was a no."""
-    paid = orders.take(lambda o: o["status"] in ("paid", "packed"))
-    verify(chat, "please change the delivery address of order", paid)
-    chat.say("Room 1101, 9 Century Avenue, Pudong, Shanghai")
+    _unshipped_order_offered(
+        chat, orders, ADDRESS_REQUEST, "Room 1101, 9 Century Avenue, Pudong, Shanghai"
+    )
 
     done = chat.say(reply)
 
