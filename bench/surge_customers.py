@@ -26,6 +26,9 @@ from bot.channels.relay import ENGINE_DOWN_REPLY
 from bot.handoff.customer_side import BACK_WITH_BOT, RATING_THANKS
 from bot.handoff.texts import CARRY_ON, RATING_QUESTION, STILL_NEED_PERSON, THAT_HELPS
 
+# The bench's phases, as CustomerPlan.phase names them.
+NORMAL, SURGE, WARMUP = "normal", "surge", "warmup"
+
 BOT_TURN_TIMEOUT = 60.0  # a bot that has not answered by then has left the customer stuck
 AGENT_SERVICE_TIMEOUT = 120.0  # from the agent joining to the rating question
 SYSTEM_REPLY_TIMEOUT = 30.0  # the gateway's own replies (leaving the queue, the rating)
