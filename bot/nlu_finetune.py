@@ -51,6 +51,10 @@ class TuningSettings:
 
     epochs: int = 4
     learning_rate: float = 1e-4
+    # Each layer below the top learns at this fraction of the rate of the layer above
+    # (layer-wise rate decay): the lower layers hold the general language the intents'
+    # few examples cannot teach, so they move least.
+    layer_decay: float = 1.0
     batch_size: int = 32
     # Wordpieces kept per training sentence; intents are short, and padding costs time.
     max_length: int = 64
@@ -144,6 +148,24 @@ def batch_loss(
     return loss
 
 
+def layer_rates(encoder: Any, settings: TuningSettings) -> list[dict[str, Any]]:
+    """One optimiser group per parameter, its rate decayed by its depth below the top.
+
+    The embeddings sit at depth 0, transformer layer ``i`` at ``i + 1``, and whatever
+    follows the layers (the pooler) at the top, with the full rate.
+    """
+    top = int(encoder.config.num_hidden_layers)
+    groups: list[dict[str, Any]] = []
+    for name, parameter in encoder.named_parameters():
+        if "encoder.layer." in name:
+            depth = int(name.split("encoder.layer.")[1].split(".")[0]) + 1
+        else:
+            depth = 0 if "embeddings" in name else top
+        rate = settings.learning_rate * settings.layer_decay ** (top - depth)
+        groups.append({"params": [parameter], "lr": rate})
+    return groups
+
+
 def fine_tune(
     examples: Sequence[Example], settings: TuningSettings, log: Callable[[str], None]
 ) -> tuple[Any, Any]:
@@ -170,7 +192,7 @@ def fine_tune(
     prototypes = torch.nn.Parameter(0.05 * torch.randn(len(intents), encoder.config.hidden_size))
     optimiser = torch.optim.AdamW(
         [
-            {"params": encoder.parameters(), "lr": settings.learning_rate},
+            *layer_rates(encoder, settings),
             # A fresh layer learns from nothing: it needs a much larger step.
             {"params": [prototypes], "lr": settings.learning_rate * 20},
         ],
@@ -285,6 +307,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="folder for the export")
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument(
+        "--layer-decay",
+        type=float,
+        default=defaults.layer_decay,
+        help="rate of each layer relative to the one above (1: no decay)",
+    )
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--max-length", type=int, default=defaults.max_length)
     parser.add_argument("--seed", type=int, default=defaults.seed)
@@ -297,6 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = TuningSettings(
         epochs=args.epochs,
         learning_rate=args.learning_rate,
+        layer_decay=args.layer_decay,
         batch_size=args.batch_size,
         max_length=args.max_length,
         seed=args.seed,
@@ -304,6 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if min(settings.epochs, settings.batch_size, settings.max_length) < 1:
         parser.error("--epochs, --batch-size and --max-length must be at least 1")
+    if not 0 < settings.layer_decay <= 1:
+        parser.error("--layer-decay must be above 0 and at most 1")
     try:
         examples = read_examples(args.data, outlier_intent=settings.outlier_intent)
     except (OSError, ExampleError) as error:

@@ -32,6 +32,7 @@ class TuningRequest:
 
     epochs: int
     learning_rate: float
+    layer_decay: float
     batch_size: int
     max_length: int
     seed: int
@@ -42,6 +43,7 @@ class TuningRequest:
         return [
             f"--epochs={self.epochs}",
             f"--learning-rate={self.learning_rate}",
+            f"--layer-decay={self.layer_decay}",
             f"--batch-size={self.batch_size}",
             f"--max-length={self.max_length}",
             f"--seed={self.seed}",

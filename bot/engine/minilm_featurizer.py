@@ -104,6 +104,8 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
             # Epochs of fine-tuning on the intent examples; 0 keeps the encoder frozen.
             "fine_tune_epochs": 0,
             "fine_tune_learning_rate": 1e-4,
+            # Rate of each encoder layer relative to the one above; 1 for no decay.
+            "fine_tune_layer_decay": 1.0,
             "fine_tune_batch_size": 32,
             # Wordpieces per training sentence (inference still reads up to 256).
             "fine_tune_max_length": 64,
@@ -134,6 +136,10 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
                 raise InvalidConfigException(f"MiniLMFeaturizer: '{key}' must be >= 1.")
         if not float(config.get("fine_tune_learning_rate", 1e-4)) > 0:
             raise InvalidConfigException("MiniLMFeaturizer: 'fine_tune_learning_rate' must be > 0.")
+        if not 0 < float(config.get("fine_tune_layer_decay", 1.0)) <= 1:
+            raise InvalidConfigException(
+                "MiniLMFeaturizer: 'fine_tune_layer_decay' must be above 0 and at most 1."
+            )
 
     def __init__(
         self,
@@ -228,6 +234,7 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         request = TuningRequest(
             epochs=int(self._config["fine_tune_epochs"]),
             learning_rate=float(self._config["fine_tune_learning_rate"]),
+            layer_decay=float(self._config["fine_tune_layer_decay"]),
             batch_size=int(self._config["fine_tune_batch_size"]),
             max_length=int(self._config["fine_tune_max_length"]),
             seed=int(self._config["fine_tune_random_seed"]),

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot import nlu_finetune
+from bot.engine.encoder_tuning import TuningRequest
 
 
 def _write(path: Path, rows: list[object]) -> Path:
@@ -76,6 +77,61 @@ def test_examples_are_pulled_to_their_intent_outliers_to_none() -> None:
     # Nonsense is scored as the outlier intent's examples are.
     both = loss(torch.cat([sure, sure]), torch.tensor([0, -1]))
     assert loss(sure, intent_0, sure) == pytest.approx(both)
+
+
+def test_lower_layers_learn_at_decayed_rates() -> None:
+    from transformers import BertConfig, BertModel
+
+    tiny = BertModel(
+        BertConfig(
+            vocab_size=30,
+            hidden_size=8,
+            num_hidden_layers=3,
+            num_attention_heads=2,
+            intermediate_size=16,
+        )
+    )
+    settings = nlu_finetune.TuningSettings(learning_rate=1e-4, layer_decay=0.5)
+    groups = nlu_finetune.layer_rates(tiny, settings)
+    names = [name for name, _ in tiny.named_parameters()]
+    rates = {name: group["lr"] for name, group in zip(names, groups, strict=True)}
+    assert rates["embeddings.word_embeddings.weight"] == pytest.approx(1e-4 * 0.5**3)
+    assert rates["encoder.layer.0.attention.self.query.weight"] == pytest.approx(1e-4 * 0.5**2)
+    assert rates["encoder.layer.2.output.dense.weight"] == pytest.approx(1e-4)
+    assert rates["pooler.dense.weight"] == pytest.approx(1e-4)
+    # Without decay every parameter learns at the one rate, as before.
+    flat = nlu_finetune.layer_rates(tiny, nlu_finetune.TuningSettings(learning_rate=1e-4))
+    assert {group["lr"] for group in flat} == {1e-4}
+
+
+@pytest.mark.parametrize("decay", ["0", "1.2"])
+def test_the_command_refuses_a_layer_decay_outside_0_to_1(
+    decay: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        nlu_finetune.main(["--data", "x", "--out", str(tmp_path), f"--layer-decay={decay}"])
+    assert exit_.value.code == 2
+    assert "--layer-decay must be above 0 and at most 1" in capsys.readouterr().err
+
+
+def test_the_command_reads_every_setting_the_featurizer_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    request = TuningRequest(
+        epochs=2,
+        learning_rate=1.5e-4,
+        layer_decay=0.85,
+        batch_size=8,
+        max_length=32,
+        seed=7,
+        outlier_intent="out_of_scope",
+    )
+    assert "--layer-decay=0.85" in request.arguments()
+    data = _write(tmp_path / "one.jsonl", [{"text": "hi", "intent": "greet"}])
+    command = ["--data", str(data), "--out", str(tmp_path / "out"), *request.arguments()]
+    # Exit 2 from the examples, not from argparse: every option was understood.
+    assert nlu_finetune.main(command) == 2
+    assert "two intents" in capsys.readouterr().err
 
 
 def test_the_command_exits_2_on_unusable_examples(

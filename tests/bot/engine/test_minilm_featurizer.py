@@ -81,6 +81,10 @@ try:
     build(pooling="median")
 except InvalidConfigException as e:
     errors["pooling"] = str(e)
+try:
+    build(fine_tune_layer_decay=1.5)
+except InvalidConfigException as e:
+    errors["layer_decay"] = str(e)
 out["errors"] = errors
 
 json.dump(out, sys.stdout)
@@ -126,3 +130,5 @@ def test_action_text_is_featurized_in_training(engine_output: dict[str, Any]) ->
 def test_configuration_errors_are_clear(engine_output: dict[str, Any]) -> None:
     assert "make setup" in engine_output["errors"]["missing"]
     assert "pooling" in engine_output["errors"]["pooling"]
+    layer_decay = engine_output["errors"]["layer_decay"]
+    assert "'fine_tune_layer_decay' must be above 0 and at most 1" in layer_decay
