@@ -94,6 +94,8 @@ def test_a_shrug_is_not_taken_for_a_yes_to_cancel(chat: Chat, orders: OrderPicke
     assert f"shall I cancel order {number}? Please answer yes or no." in again
     assert "is paid" in chat.say(f"where is order {number}")
     assert "is cancelled" not in chat.say("you know")
+    # A lead-in the classifier reads as a sure yes (affirm 0.95), left unfinished.
+    assert f"shall I cancel order {number}? Please answer yes or no." in chat.say("ok so")
     assert f"Order {number} is cancelled." in chat.say("yes")
 
 

@@ -25,6 +25,16 @@ def test_a_hedged_yes_is_not_enough_however_confident(text: str) -> None:
     assert not is_clear_yes(text, intent="affirm", confidence=0.99)
 
 
+@pytest.mark.parametrize("text", ["ok so", "OK so...", "yes...", "sure…", "so yeah so"])
+def test_an_unfinished_yes_is_not_enough(text: str) -> None:
+    assert not is_clear_yes(text, intent="affirm", confidence=0.95)
+
+
+@pytest.mark.parametrize("text", ["please do so", "yes, do so.", "so yes", "ok, also yes"])
+def test_so_inside_a_yes_is_still_a_yes(text: str) -> None:
+    assert is_clear_yes(text, intent="affirm", confidence=0.95)
+
+
 @pytest.mark.parametrize("text", ["yes, keep it", "ok leave it", "yes no", "sure, don’t"])
 def test_a_yes_that_says_no_in_the_same_breath_is_not_enough(text: str) -> None:
     assert not is_clear_yes(text, intent="affirm", confidence=0.99)
