@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
 
 from tests.conversations.test_webchat_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
 from tests.support.stack import ROOT, Stack
@@ -51,29 +51,40 @@ def _customer_says(page: Page, text: str) -> None:
     expect(page.locator(".message[data-sender='customer'] .text").last).to_have_text(text)
 
 
-def test_a_customer_an_agent_and_the_bot_in_one_conversation(
-    browser: Browser, stack: Stack, agent_name: str
-) -> None:
+def _agent_available(page: Page, stack: Stack, agent_name: str) -> None:
+    page.goto(stack.gateway_url + "/console")
+    page.locator("#username").fill("mei")
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#login-button").click()
+    expect(page.locator("body")).to_have_attribute("data-console", "ready")
+    expect(page.locator("#agent-name")).to_have_text(agent_name)
+    if page.locator("#status-toggle").get_attribute("aria-pressed") != "true":
+        page.locator("#status-toggle").click()
+    expect(page.locator("#status-toggle")).to_have_attribute("aria-pressed", "true")
+
+
+def _waiting_for_a_person(
+    browser: Browser, stack: Stack, agent_name: str, text: str
+) -> tuple[Page, Page, Locator]:
+    """(customer, agent, queue entry) once ``text``, unique in the shared stack, queued."""
     customer, agent = _page(browser), _page(browser)
-
-    agent.goto(stack.gateway_url + "/console")
-    agent.locator("#username").fill("mei")
-    agent.locator("#password").fill(PASSWORD)
-    agent.locator("#login-button").click()
-    expect(agent.locator("body")).to_have_attribute("data-console", "ready")
-    expect(agent.locator("#agent-name")).to_have_text(agent_name)
-    agent.locator("#status-toggle").click()
-    expect(agent.locator("#status-toggle")).to_have_attribute("aria-pressed", "true")
-
+    _agent_available(agent, stack, agent_name)
     customer.goto(stack.gateway_url + "/")
     expect(customer.locator("body")).to_have_attribute("data-connection", "open")
-    _customer_says(customer, "I want to talk to a person please")  # (unique in the stack)
+    _customer_says(customer, text)
     expect(customer.locator(".message[data-sender='bot'] .text").last).to_contain_text(
         "passing you to a person"
     )
+    # Other conversations of the shared stack may be queued too: this is the customer's.
+    return customer, agent, agent.locator(".queue-entry", has_text=text)
 
-    # Other conversations of the shared stack may be queued too: take this customer's.
-    entry = agent.locator(".queue-entry", has_text="I want to talk to a person please")
+
+def test_a_customer_an_agent_and_the_bot_in_one_conversation(
+    browser: Browser, stack: Stack, agent_name: str
+) -> None:
+    customer, agent, entry = _waiting_for_a_person(
+        browser, stack, agent_name, "I want to talk to a person please"
+    )
     expect(entry).to_contain_text("asked for a person")
     handoff_id = int(entry.get_attribute("data-id") or 0)
     entry.locator("button.take").click()
@@ -124,3 +135,36 @@ def test_a_customer_an_agent_and_the_bot_in_one_conversation(
     assert state == "returned"
     assert ratings == [5]
     assert {"customer", "bot", "agent", "system"} <= senders
+
+
+def test_what_the_customer_writes_while_the_take_is_on_its_way_reaches_the_agent(
+    browser: Browser, stack: Stack, agent_name: str
+) -> None:
+    """The customer hears of the take first and may answer before the console has it open."""
+    customer, agent, entry = _waiting_for_a_person(
+        browser, stack, agent_name, "can a real person help me with my parcel"
+    )
+    handoff_id = entry.get_attribute("data-id")
+
+    def hold_the_take_answer(route: Route) -> None:
+        answer = route.fetch()  # the take is done on the server
+        expect(customer.locator(".message .text").last).to_have_text(
+            f"{agent_name} from our team has joined the chat."
+        )
+        _customer_says(customer, "It says delivered but nothing is here")
+        # Its event has reached the console, which has no conversation open yet.
+        mine = agent.locator(f".mine-entry[data-id='{handoff_id}']")
+        expect(mine).to_have_attribute("data-unread", "true")
+        route.fulfill(response=answer)
+
+    agent.route("**/take", hold_the_take_answer)
+    entry.locator("button.take").click()
+
+    expect(agent.locator("#conversation")).to_have_attribute("data-id", str(handoff_id))
+    expect(agent.locator("#transcript .message[data-sender='customer'] .text").last).to_have_text(
+        "It says delivered but nothing is here"
+    )
+    agent.locator("#hand-back").click()
+    expect(customer.locator(".message .text").last).to_contain_text(
+        "You're back with Shopdesk's assistant"
+    )

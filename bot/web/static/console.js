@@ -244,15 +244,21 @@
 
   async function takeHandoff(id, button) {
     button.disabled = true;
+    state.unread.delete(id);
     const detail = await api("POST", `/api/console/handoffs/${id}/take`).catch((error) => {
       button.disabled = false;
       if (error.status !== 409) throw error;
       showNotice(TAKE_CONFLICT);
     });
+    if (detail && state.me) {
+      // The customer hears of the take before this answer arrives, and may write at once:
+      // that message's event found no open conversation and only marked it unread.
+      const missed = state.unread.has(id);
+      showDetail(detail);
+      ui.replyInput.focus();
+      if (missed) await openConversation(id, true);
+    }
     await refreshQueue();
-    if (!detail || !state.me) return;
-    showDetail(detail);
-    ui.replyInput.focus();
   }
 
   // ---- Call-backs
