@@ -56,9 +56,7 @@ _APOSTROPHES = str.maketrans(dict.fromkeys("\u2019\u2018\u02bc\u00b4`", "'"))
 
 def _doubtful(text: str) -> bool:
     plain = text.translate(_APOSTROPHES)
-    return bool(
-        _HEDGES.search(plain) or _NEGATIONS.search(plain) or _UNFINISHED.search(plain.strip())
-    )
+    return bool(_HEDGES.search(plain) or _NEGATIONS.search(plain) or _UNFINISHED.search(plain))
 
 
 def is_clear_yes(text: str, *, intent: str | None, confidence: float) -> bool:
