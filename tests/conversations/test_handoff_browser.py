@@ -9,7 +9,15 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Locator,
+    Page,
+    Route,
+    expect,
+    sync_playwright,
+)
 
 from tests.conversations.test_webchat_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
 from tests.support.stack import ROOT, Stack
@@ -27,9 +35,28 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+_script_errors: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def no_script_errors() -> Iterator[None]:
+    """The pages catch their failures to show a notice, so a script error could pass unseen."""
+    _script_errors.clear()
+    yield
+    assert _script_errors == []
+
+
+def _note_console_error(message: ConsoleMessage) -> None:
+    # An HTTP error answer (a 401 before signing in, say) is logged by the browser itself.
+    if message.type == "error" and not message.text.startswith("Failed to load resource"):
+        _script_errors.append(message.text)
+
+
 def _page(browser: Browser) -> Page:
     page = browser.new_context().new_page()
     page.set_default_timeout(TIMEOUT_MS)
+    page.on("pageerror", lambda error: _script_errors.append(str(error)))
+    page.on("console", _note_console_error)
     return page
 
 
@@ -168,3 +195,93 @@ def test_what_the_customer_writes_while_the_take_is_on_its_way_reaches_the_agent
     expect(customer.locator(".message .text").last).to_contain_text(
         "You're back with Shopdesk's assistant"
     )
+
+
+def test_the_agent_notes_quotes_an_article_and_closes_with_a_resolution(
+    browser: Browser, stack: Stack, agent_name: str
+) -> None:
+    customer, agent, entry = _waiting_for_a_person(
+        browser, stack, agent_name, "let me speak to a human about my card refund"
+    )
+    handoff_id = int(entry.get_attribute("data-id") or 0)
+    entry.locator("button.take").click()
+    expect(agent.locator("#conversation")).to_have_attribute("data-state", "assigned")
+
+    note = "Paid by card; worried about the date"
+    agent.locator("#note-input").fill(note)
+    agent.locator("#note-add").click()
+    expect(agent.locator("#notes .note .text")).to_have_text([note])
+
+    agent.locator("#kb-query").fill("when will my card refund arrive")
+    agent.locator("#kb-search").click()
+    article = agent.locator(".kb-result").first
+    # The gateway loads the sentence encoder at its first search: longer than expect's 5 s.
+    expect(article).to_have_attribute("data-id", "refund-timeline", timeout=TIMEOUT_MS)
+    answer = article.locator(".kb-answer").text_content() or ""
+    article.locator(".kb-use").click()
+    expect(agent.locator("#reply-input")).to_have_value(answer)  # to edit, not sent yet
+    expect(customer.locator(".message[data-sender='agent']")).to_have_count(0)
+    agent.locator("#reply-send").click()
+    expect(customer.locator(".message[data-sender='agent'] .text").last).to_have_text(answer)
+
+    agent.locator("#resolution").select_option("refund_issued")
+    agent.locator("#close-button").click()
+    expect(agent.locator("#console-notice")).to_have_text(
+        "Closed: refund issued. The customer is asked for a rating."
+    )
+    expect(agent.locator("#conversation")).to_be_hidden()
+    expect(agent.locator(f".mine-entry[data-id='{handoff_id}']")).to_have_count(0)
+    expect(customer.locator(".message .text").last).to_contain_text("How would you rate")
+    expect(customer.get_by_text("worried about the date")).to_have_count(0)  # notes stay inside
+
+    engine = sa.create_engine(stack.database_url)
+    with engine.connect() as db:
+        this = {"h": handoff_id}
+        closed = db.execute(
+            sa.text("SELECT state, resolution FROM handoffs WHERE id = :h"), this
+        ).one()
+        notes = db.execute(
+            sa.text("SELECT text FROM agent_notes WHERE handoff_id = :h"), this
+        ).all()
+    engine.dispose()
+    assert tuple(closed) == ("closed", "refund_issued")
+    assert [row.text for row in notes] == [note]
+
+
+def test_a_call_back_left_while_nobody_is_available_is_done_from_the_console(
+    browser: Browser, stack: Stack, agent_name: str
+) -> None:
+    agent, customer = _page(browser), _page(browser)
+    _agent_available(agent, stack, agent_name)
+    agent.locator("#status-toggle").click()
+    expect(agent.locator("#status-toggle")).to_have_attribute("aria-pressed", "false")
+    try:
+        customer.goto(stack.gateway_url + "/")
+        expect(customer.locator("body")).to_have_attribute("data-connection", "open")
+        _customer_says(customer, "i need a real person to call me back")
+        expect(customer.locator(".message .text").last).to_contain_text("No agent is available")
+        customer.locator(".quick-replies button", has_text="Leave a message").click()
+        expect(customer.locator(".message .text").last).to_contain_text("best time and number")
+        _customer_says(customer, "Call me after 6pm about the missing parcel please")
+        expect(customer.locator(".message .text").last).to_contain_text("call-back request CB-")
+
+        callback = agent.locator(".callback", has_text="after 6pm about the missing parcel")
+        expect(callback).to_be_visible()
+        callback_id = int(callback.get_attribute("data-id") or 0)
+        callback.locator("button.callback-done").click()
+        expect(callback).to_have_count(0)
+    finally:
+        agent.locator("#status-toggle").click()  # the shared stack's other tests expect her
+        expect(agent.locator("#status-toggle")).to_have_attribute("aria-pressed", "true")
+
+    agent.locator("#logout").click()
+    expect(agent.locator("body")).to_have_attribute("data-console", "login")
+    expect(agent.locator("#login-error")).to_have_text("You are signed out.")
+
+    engine = sa.create_engine(stack.database_url)
+    with engine.connect() as db:
+        done_at = db.execute(
+            sa.text("SELECT done_at FROM callback_requests WHERE id = :c"), {"c": callback_id}
+        ).scalar()
+    engine.dispose()
+    assert done_at is not None
