@@ -30,7 +30,7 @@ export const state = {
 // ---- Talking to the API. Failures are Errors with the HTTP status (0: no answer).
 
 let endSession = () => {};
-// The login form (session.js) registers here what a 401 does.
+// What a 401 does: main.js sets it to show the login form (session.js).
 export const onSessionEnd = (handler) => (endSession = handler);
 
 const failure = (status, message) => Object.assign(new Error(message), { status });
