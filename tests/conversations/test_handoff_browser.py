@@ -9,17 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import (
-    Browser,
-    ConsoleMessage,
-    Locator,
-    Page,
-    Route,
-    expect,
-    sync_playwright,
-)
+from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
 
-from tests.conversations.test_webchat_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, ScriptErrors
 from tests.support.stack import ROOT, Stack
 
 PASSWORD = "a long agent password"
@@ -35,28 +27,17 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-_script_errors: list[str] = []
+script_errors = ScriptErrors()
 
 
 @pytest.fixture(autouse=True)
 def no_script_errors() -> Iterator[None]:
-    """The pages catch their failures to show a notice, so a script error could pass unseen."""
-    _script_errors.clear()
-    yield
-    assert _script_errors == []
-
-
-def _note_console_error(message: ConsoleMessage) -> None:
-    # An HTTP error answer (a 401 before signing in, say) is logged by the browser itself.
-    if message.type == "error" and not message.text.startswith("Failed to load resource"):
-        _script_errors.append(message.text)
+    yield from script_errors.none_during_test()
 
 
 def _page(browser: Browser) -> Page:
-    page = browser.new_context().new_page()
+    page = script_errors.watch(browser.new_context().new_page())
     page.set_default_timeout(TIMEOUT_MS)
-    page.on("pageerror", lambda error: _script_errors.append(str(error)))
-    page.on("console", _note_console_error)
     return page
 
 

@@ -14,23 +14,11 @@ import pytest
 from playwright.sync_api import Browser, Page, WebSocketRoute, expect, sync_playwright
 
 from tests.conversations.conftest import OrderPicker
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, ScriptErrors
 from tests.support.ports import free_port
 from tests.support.stack import Stack
 
-CHROMIUM = "/usr/bin/chromium"
-# Without the networking switches Chromium keeps trying to reach Google, which this
-# machine refuses.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 60_000
+script_errors = ScriptErrors()
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 
@@ -43,10 +31,15 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+@pytest.fixture(autouse=True)
+def no_script_errors() -> Iterator[None]:
+    yield from script_errors.none_during_test()
+
+
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context()
-    opened = context.new_page()
+    opened = script_errors.watch(context.new_page())
     opened.set_default_timeout(TIMEOUT_MS)
     yield opened
     context.close()
@@ -148,7 +141,7 @@ def test_markup_from_a_customer_is_shown_as_text_and_never_runs(page: Page, stac
 
 def test_the_page_is_usable_on_a_phone(browser: Browser, stack: Stack) -> None:
     context = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True)
-    page = context.new_page()
+    page = script_errors.watch(context.new_page())
     page.set_default_timeout(TIMEOUT_MS)
     try:
         _open_chat(page, stack)
