@@ -1,14 +1,13 @@
 // Call-back requests: messages customers left instead of waiting, until an agent has called.
 
-import { buildTime, h, keepFocus } from "./elements.js";
+import { buildTime, h, redrawList } from "./elements.js";
 import { api, report, state, ui } from "./page.js";
 
 export async function loadCallbacks() {
   const callbacks = await api("GET", "/api/console/callbacks").catch(report);
   if (!state.me || !Array.isArray(callbacks)) return;
   const waiting = callbacks.filter((callback) => !callback.done);
-  keepFocus(ui.callbacks, () => ui.callbacks.replaceChildren(...waiting.map(buildCallback)));
-  ui.callbacksEmpty.hidden = waiting.length > 0;
+  redrawList(ui.callbacks, ui.callbacksEmpty, waiting, buildCallback);
 }
 
 function buildCallback(callback) {

@@ -30,12 +30,14 @@ export function buildTime(value, withDate) {
     date.toLocaleString([], options));
 }
 
-// Re-drawing a list must not throw away the keyboard focus of the agent using it.
-export function keepFocus(list, redraw) {
+// Re-draws a list whole, with its "nothing here" line when it is empty. The agent using it
+// keeps the keyboard focus on the same entry.
+export function redrawList(list, emptyNote, items, build) {
   const focused = list.contains(document.activeElement) ? document.activeElement : null;
   const holder = focused && focused.closest("[data-id]");
   const cls = focused && focused.classList[0];
-  redraw();
+  list.replaceChildren(...items.map(build));
+  emptyNote.hidden = items.length > 0;
   const again = holder && list.querySelector(`[data-id="${CSS.escape(holder.dataset.id)}"]`);
   if (!again) return;
   const target = !cls || again.classList.contains(cls) ? again : again.querySelector(`.${CSS.escape(cls)}`);

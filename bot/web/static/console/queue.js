@@ -1,7 +1,7 @@
 // The queue of waiting customers and the agent's own conversations.
 
 import { openConversation, showDetail } from "./conversation.js";
-import { formatDuration, h, keepFocus } from "./elements.js";
+import { formatDuration, h, redrawList } from "./elements.js";
 import { api, report, showNotice, state, ui } from "./page.js";
 import { renderLoad } from "./session.js";
 
@@ -26,8 +26,7 @@ async function loadQueue() {
   if (!state.me) return;
   Object.assign(state, { queue, queueAt: performance.now() });
   const { waiting, agents_available: agents, expected_wait_minutes: wait, surge } = queue;
-  keepFocus(ui.queue, () => ui.queue.replaceChildren(...waiting.map(buildQueueEntry)));
-  ui.queueEmpty.hidden = waiting.length > 0;
+  redrawList(ui.queue, ui.queueEmpty, waiting, buildQueueEntry);
   ui.queueCount.textContent = waiting.length ? `(${waiting.length})` : "";
   const waitText = typeof wait === "number" ? `expected wait ${wait} min` : "no wait estimate";
   ui.queueStats.textContent = `${agents} ${agents === 1 ? "agent" : "agents"} available · ${waitText}`;
@@ -41,8 +40,7 @@ async function loadQueue() {
 
 export function renderMine() {
   const mine = state.queue ? state.queue.mine : [];
-  keepFocus(ui.mine, () => ui.mine.replaceChildren(...mine.map(buildMineEntry)));
-  ui.mineEmpty.hidden = mine.length > 0;
+  redrawList(ui.mine, ui.mineEmpty, mine, buildMineEntry);
 }
 
 function buildQueueEntry(entry) {
