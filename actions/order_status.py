@@ -13,9 +13,10 @@ from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
 
 from actions import services
-from actions.signals import linked_customer_id, report_customer_verified
+from actions.signals import client_key, linked_customer_id, report_customer_verified
 from actions.verified import VerifiedOrderAction, current_order_number, verified_orders
 from bot.backends.protocols import BackendUnavailable
 from bot.domain.order_desk import OrderFile
@@ -28,8 +29,23 @@ from bot.domain.verification import (
     is_locked,
     parse_contact_proof,
 )
+from bot.security.proof_guard import ProofGuard, ProofRefusal, ProofTicket
 
 SlotValues = dict[str, Any]
+
+
+def refusal_text(refusal: ProofRefusal, *, minutes: int, contact: str) -> str:
+    """The same words for an order that exists and one that does not: every number is
+    locked alike after failures, so the lock tells nothing about the order."""
+    if refusal.scope == "order":
+        reason = "too many details that didn't match have been tried for that order"
+    else:
+        reason = "too many details that didn't match have been tried from here"
+    return (
+        f"For your security I can't check that order right now: {reason}. Please try again "
+        f"in about {minutes} minutes, or ask me for a person, or contact our support team: "
+        f"{contact}."
+    )
 
 
 def _failures(tracker: Tracker) -> int:
@@ -39,8 +55,9 @@ def _failures(tracker: Tracker) -> int:
 class ValidateOrderLookupForm(FormValidationAction):
     """Asks for what is missing and verifies the customer's proof against the order."""
 
-    def __init__(self, lookup: OrderLookup | None = None) -> None:
+    def __init__(self, lookup: OrderLookup | None = None, guard: ProofGuard | None = None) -> None:
         self._lookup = lookup
+        self._guard = guard
 
     def name(self) -> str:
         return "validate_order_lookup_form"
@@ -48,6 +65,10 @@ class ValidateOrderLookupForm(FormValidationAction):
     @property
     def lookup(self) -> OrderLookup:
         return self._lookup or services.order_desk()
+
+    @property
+    def guard(self) -> ProofGuard:
+        return self._guard or services.proof_guard()
 
     async def required_slots(
         self,
@@ -111,13 +132,42 @@ class ValidateOrderLookupForm(FormValidationAction):
     async def _verify(
         self, number: str, proof: ContactProof, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> SlotValues:
-        """A wrong number and a wrong proof get the same reply and count the same."""
+        """A wrong number and a wrong proof get the same reply and count the same, here and
+        in the guard's count across conversations (which comes first, so a locked order
+        is refused even the right proof)."""
+        try:
+            gate = await self.guard.begin(
+                order_number=number,
+                client_key=client_key(tracker),
+                conversation_id=tracker.sender_id,
+            )
+        except SQLAlchemyError:  # no count, no check: fail closed, honestly
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return {"order_contact": None, "lookup_unavailable": True}
+        if isinstance(gate, ProofRefusal):
+            minutes = gate.minutes_left(self.guard.now())
+            contact = services.support_contact()
+            dispatcher.utter_message(text=refusal_text(gate, minutes=minutes, contact=contact))
+            # The form ends here; the answer action stays silent (the flag's meaning).
+            return {"order_number": None, "order_contact": None, "lookup_unavailable": True}
+        return await self._check(number, proof, gate, dispatcher, tracker)
+
+    async def _check(
+        self,
+        number: str,
+        proof: ContactProof,
+        ticket: ProofTicket,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+    ) -> SlotValues:
         try:
             customer_id = await self.lookup.verify(number, proof)
         except BackendUnavailable:
+            await self.guard.void(ticket)  # nothing was compared: no guess to count
             dispatcher.utter_message(response="utter_backend_unavailable")
             return {"order_contact": None, "lookup_unavailable": True}
         if customer_id is not None:
+            await self.guard.succeeded(ticket)
             report_customer_verified(dispatcher, customer_id)
             return {
                 "order_number": number,

@@ -25,6 +25,16 @@ def linked_customer_id(tracker: Tracker) -> int | None:
     return value
 
 
+def client_key(tracker: Tracker) -> str:
+    """Who is asking, for the limits on failed proofs: the gateway's client key (an
+    address or a Telegram user), or the conversation itself when it sent none."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    value = metadata.get("client") if isinstance(metadata, dict) else None
+    if isinstance(value, str) and 0 < len(value) <= 64:
+        return value
+    return f"conversation:{tracker.sender_id}"[:64]
+
+
 def report_customer_verified(dispatcher: CollectingDispatcher, customer_id: int) -> None:
     dispatcher.utter_message(
         json_message={SIGNAL_KEY: {"type": "customer_verified", "customer_id": customer_id}}

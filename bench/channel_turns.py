@@ -21,7 +21,7 @@ from typing import Any
 from websockets.sync.client import connect
 
 from tests.support.fake_telegram import FakeTelegram
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import LOOPBACK_CROWD_LIMITS, Stack, running_stack
 
 TURNS_PER_CONVERSATION = 5
 
@@ -96,6 +96,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir, FakeTelegram() as telegram:
         env = {
+            **LOOPBACK_CROWD_LIMITS,
             "TELEGRAM_TOKEN": telegram.token,
             "TELEGRAM_WEBHOOK_URL": "",
             "SHOPDESK_TELEGRAM_API_URL": telegram.base_url,

@@ -58,7 +58,7 @@ from bench.surge_customers import (
     run_customer,
 )
 from bench.surge_summary import peak_queue, report
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import LOOPBACK_CROWD_LIMITS, Stack, running_stack
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,8 @@ def main() -> None:
     print(scenario.describe())
     with tempfile.TemporaryDirectory() as workdir:
         print("starting the stack (engine, actions, gateway)...")
-        env = {"SHOPDESK_QUEUE_UPDATE_SECONDS": "2"}  # 30 s would be 12 sim minutes
+        # 30 s between queue updates would be 12 sim minutes.
+        env = {**LOOPBACK_CROWD_LIMITS, "SHOPDESK_QUEUE_UPDATE_SECONDS": "2"}
         with running_stack(Path(workdir), extra_env=env) as stack:
             play(scenario, stack)
     print(f"wall time: {time.monotonic() - began:.0f} s")

@@ -18,6 +18,7 @@ from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
 from bot.settings import get_settings
+from bot.storage.local_files import keep_files_private
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def create_action_app() -> Sanic[Any, Any]:
 
 
 def main() -> None:
+    keep_files_private()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = get_settings()
     loader = AppLoader(factory=create_action_app)

@@ -26,7 +26,17 @@ def cmd_secrets_init(args: argparse.Namespace) -> int:
 
     created = write_local_secrets(Path(args.path))
     print(f"{'wrote' if created else 'kept'} {args.path}")
+    _tighten_local_data()
     return 0
+
+
+def _tighten_local_data() -> None:
+    """An install from before the data was kept private gets its var/ closed now."""
+    from bot.settings import VAR_DIR
+    from bot.storage.local_files import tighten
+
+    for path in tighten(VAR_DIR):
+        print(f"made {path} private to its owner")
 
 
 def cmd_agents_add(args: argparse.Namespace) -> int:
@@ -73,6 +83,7 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> int:
     settings = get_settings()
     upgrade(settings.database_url, schema="shopdesk")
     upgrade(settings.shop_database_url, schema="shop")
+    _tighten_local_data()
     return 0
 
 
@@ -238,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from bot.storage.local_files import keep_files_private
+
+    keep_files_private()
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     return handler(args)

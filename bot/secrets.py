@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from bot.storage.local_files import private_file
+
 TOKEN_NAMES = (
     "SHOPDESK_ENGINE_CHANNEL_TOKEN",
     "SHOPDESK_RASA_AUTH_TOKEN",
@@ -21,7 +23,7 @@ def write_local_secrets(path: Path) -> bool:
     missing = [name for name in TOKEN_NAMES if name not in present]
     if not missing:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)  # 0600 before a token is written into it
     lines = [f"{name}={secrets.token_urlsafe(32)}" for name in missing]
     prefix = existing if not existing or existing.endswith("\n") else existing + "\n"
     path.write_text(prefix + "\n".join(lines) + "\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -100,6 +101,49 @@ class Settings(BaseSettings):
     # How often replies Telegram refused are sent again.
     telegram_resend_seconds: float = Field(default=10.0, gt=0)
     support_contact: str = "support@shopdesk.example, or call 400-820-0000 (9:00-21:00)"
+
+    # Security limits (docs/security.md). A "client" is an IP address (an IPv6 /64) on
+    # the web and the API, and a Telegram user on Telegram; windows slide.
+    client_conversations_limit: int = Field(default=20, ge=1)
+    client_conversations_window_seconds: float = Field(default=600.0, gt=0)
+    client_messages_limit: int = Field(default=30, ge=1)
+    client_messages_window_seconds: float = Field(default=60.0, gt=0)
+    # Failed ownership proofs, counted in Shopdesk's database across conversations and
+    # channels: per order, a lock that doubles with each lock in `proof_memory_hours`;
+    # per client, a ceiling on failures across all orders.
+    proof_failures_before_lock: int = Field(default=5, ge=2)
+    proof_first_lock_minutes: float = Field(default=15.0, gt=0)
+    proof_longest_lock_hours: float = Field(default=24.0, gt=0)
+    proof_memory_hours: float = Field(default=168.0, gt=0)
+    proof_client_failures_per_hour: int = Field(default=10, ge=1)
+    proof_client_failures_per_day: int = Field(default=30, ge=1)
+    # Failed console sign-ins (docs/console-api.md): strictly per agent name and client,
+    # per client across names, and per name across clients only loosely and briefly, so
+    # that someone else's failures lock out the agent for minutes at most (and not at all
+    # on a client where that agent signed in within `login_known_client_days`).
+    login_failures_per_name_and_client: int = Field(default=5, ge=1)
+    login_name_and_client_window_seconds: float = Field(default=900.0, gt=0)
+    login_failures_per_client: int = Field(default=20, ge=1)
+    login_client_window_seconds: float = Field(default=900.0, gt=0)
+    login_failures_per_name: int = Field(default=10, ge=1)
+    login_name_window_seconds: float = Field(default=300.0, gt=0)
+    login_known_client_days: float = Field(default=30.0, ge=0)
+    # Argon2 password checks at once (64 MiB each), and how long a sign-in waits for one.
+    login_hash_slots: int = Field(default=2, ge=1)
+    login_hash_wait_seconds: float = Field(default=2.0, gt=0)
+    # Bodies are refused before they are read: the chat API's own limit follows
+    # max_message_chars; Telegram's updates get this much; every other route the last.
+    telegram_max_update_bytes: int = Field(default=131072, ge=1024)
+    max_request_bytes: int = Field(default=16384, ge=1024)
+    # Web chat frames (uvicorn refuses larger ones before they are buffered).
+    max_websocket_frame_bytes: int = Field(default=65536, ge=1024)
+    # Reverse proxies whose X-Forwarded-For / -Proto the gateway believes (uvicorn's
+    # forwarded_allow_ips); empty: none, the client address is the TCP peer.
+    trusted_proxies: str = ""
+    # The console's session cookie: "auto" sets Secure when the request came over HTTPS.
+    cookie_secure: Literal["auto", "always", "never"] = "auto"
+    # Origins besides the gateway's own that may open the console's WebSocket.
+    console_allowed_origins: str = ""
 
     @field_validator("webchat_frame_ancestors")
     @classmethod

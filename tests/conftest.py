@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
 
+from bot.storage.db import make_engine, make_session_factory
+from bot.storage.migrate import upgrade
 from tests.support.postgres import running_postgres
 
 _database_numbers = itertools.count(1)
@@ -36,3 +39,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
     return _fresh_postgres_database(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def session_factory(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Shopdesk's own database, migrated to the head revision."""
+    upgrade(database_url, schema="shopdesk")
+    engine = make_engine(database_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[sa.Connection]:
+    """A separate connection, to see only what the code under test committed."""
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        yield connection
+    engine.dispose()

@@ -74,7 +74,13 @@ class OrderBackend(Protocol):
         description: str,
         resolution: Resolution,
         skus: tuple[str, ...],
-    ) -> QualityClaim: ...
+    ) -> QualityClaim:
+        """Files a claim; raises OrderConflict if one of the SKUs has a claim in progress."""
+        ...
+
+    async def list_quality_claims(self, order_number: str) -> list[QualityClaim]:
+        """The order's claims, oldest first, settled ones included."""
+        ...
 
 
 class LogisticsBackend(Protocol):

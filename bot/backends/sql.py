@@ -157,7 +157,6 @@ class SqlShopBackend:
         return await self._cases(ShopRefund, order_number, records.refund_from_row)
 
     async def list_quality_claims(self, order_number: str) -> list[QualityClaim]:
-        """Not in `OrderBackend` (yet): ops views and tests read claims back with it."""
         return await self._cases(ShopQualityClaim, order_number, records.claim_from_row)
 
     async def active_incidents(self, *, at: datetime) -> list[Incident]:
@@ -239,6 +238,7 @@ class SqlShopBackend:
         resolution: Resolution,
         skus: tuple[str, ...],
     ) -> QualityClaim:
+        """An item can have one claim in progress ("open" or "approved")."""
         change = partial(
             changes.open_claim,
             order_number=order_number,

@@ -27,6 +27,7 @@ from bot.domain.aftersales import (
     ReturnKind,
     ReturnRequest,
 )
+from bot.domain.claims import OPEN_CLAIM_STATUSES
 from bot.domain.orders import Order, OrderStatus
 from bot.storage.shop_tables import (
     REFUND_METHODS,
@@ -40,6 +41,7 @@ S = OrderStatus
 NOT_SHIPPED = frozenset({S.PENDING_PAYMENT, S.PAID, S.PACKED})  # cancel, change the address
 DELIVERED = frozenset({S.DELIVERED, S.RETURN_REQUESTED})  # return, claim
 OPEN_RETURNS = ("requested", "approved", "received")
+OPEN_CLAIMS = tuple(sorted(OPEN_CLAIM_STATUSES))
 MAX_AMOUNT = Decimal("100000000")  # Numeric(10, 2)
 
 
@@ -220,9 +222,19 @@ def open_claim(
     skus: list[str],
     at: datetime,
 ) -> QualityClaim:
+    """One claim in progress per item: reporting the same item twice is a conflict."""
     row = _lock_order(session, order_number)
     _require(row, DELIVERED, "claimed for")
     _require_skus(row, skus)
+    open_claims = session.scalars(
+        sa.select(ShopQualityClaim).where(
+            ShopQualityClaim.order_number == order_number, ShopQualityClaim.status.in_(OPEN_CLAIMS)
+        )
+    )
+    taken = {sku: claim.id for claim in open_claims for sku in claim.skus if sku in skus}
+    if taken:
+        ids = ", ".join(sorted(set(taken.values())))
+        raise OrderConflict(f"quality claim {ids} is already open for {', '.join(sorted(taken))}")
     new = ShopQualityClaim(
         id=records.next_case_id(session, ShopQualityClaim, at),
         order_number=order_number,

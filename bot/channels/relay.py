@@ -144,8 +144,10 @@ class Relay:
         channel: Channel,
         text: str,
         client_message_id: str | None = None,
+        telegram_update_id: int | None = None,
     ) -> Accepted:
-        """Stores a customer text, already checked by `invalid_text_reason`."""
+        """Stores a customer text, already checked by `invalid_text_reason` (Telegram: with
+        its update id, see `store_customer_message`)."""
         return await asyncio.to_thread(
             store_customer_message,
             self._session_factory,
@@ -153,6 +155,7 @@ class Relay:
             channel=channel,
             text=text,
             client_message_id=client_message_id,
+            telegram_update_id=telegram_update_id,
         )
 
     async def answer(
@@ -204,6 +207,11 @@ class Relay:
                 produced += routed.messages
                 if not routed.pass_to_engine:
                     continue
+                # The handoff side decided by the state as it is now: an agent may have
+                # handed back meanwhile, so whether the engine is paused is read again too.
+                route = await asyncio.to_thread(
+                    read_route, self._session_factory, conversation_id=conversation_id
+                )
             turn = None
             if not route.engine_paused or await self._resume(conversation_id, route.outcome):
                 turn = await self._ask_engine(conversation_id, item)

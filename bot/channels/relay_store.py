@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.engine import EngineTurn
-from bot.storage.accounts import get_account, link_customer
+from bot.storage.accounts import claim_telegram_update, get_account, link_customer
 from bot.storage.conversations import (
     add_message,
     find_client_message,
@@ -101,6 +101,10 @@ class Pending:
     account_id: int | None
 
 
+class UpdateAlreadyTaken(Exception):
+    """The Telegram update was stored before: a re-send, to be left alone."""
+
+
 def store_customer_message(
     session_factory: sessionmaker[Session],
     *,
@@ -108,8 +112,15 @@ def store_customer_message(
     channel: Channel,
     text: str,
     client_message_id: str | None,
+    telegram_update_id: int | None = None,
 ) -> Accepted:
+    """A Telegram update id is claimed in the same transaction as its message: if storing
+    fails, the id stays free for Telegram's re-send (raises UpdateAlreadyTaken if taken)."""
     with session_factory.begin() as session:
+        if telegram_update_id is not None and not claim_telegram_update(
+            session, update_id=telegram_update_id
+        ):
+            raise UpdateAlreadyTaken(telegram_update_id)
         if client_message_id is not None:
             earlier = find_client_message(
                 session, conversation_id=conversation_id, client_message_id=client_message_id
@@ -142,6 +153,9 @@ def load_unanswered(
             "conversation_id": conversation_id,
             "role": "customer",
         }
+        if conversation.client_key is not None:
+            # Failed proofs are counted per client too (actions/order_status.py).
+            metadata["client"] = conversation.client_key
         if conversation.account_id is not None and channel in LINKING_CHANNELS:
             account = get_account(session, account_id=conversation.account_id)
             if account is not None and account.customer_id is not None:

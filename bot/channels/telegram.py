@@ -1,11 +1,18 @@
 """The Telegram channel: a python-telegram-bot Application inside the gateway.
 
-Polling in development, a webhook on the gateway in production. Every update is
-taken in once (Telegram re-sends what it thinks was missed), the customer's text
-is stored before the bot works on it, and replies are stored before they are sent
-and marked delivered only when Telegram accepted them; what Telegram refused stays
-queued and is sent again. Outgoing calls go through PTB's rate limiter, which also
-waits out a 429's `retry_after`.
+Polling in development, a webhook on the gateway in production. Customers are served
+in private chats only, and their account is their Telegram user: in a group, one
+member's proof would link everyone in it.
+
+Nothing Telegram delivers is lost on the way in: an update's id is claimed in the
+transaction that stores what it brought, so an update is "seen" exactly when it is
+stored. If handling fails before that, the webhook answers with an error and Telegram
+sends the update again; in polling mode PTB has confirmed it to Telegram already, so
+the gateway retries it a few times itself (webhook mode is the durable one).
+
+Replies are stored before they are sent and marked delivered only when Telegram
+accepted them; what Telegram refused stays queued and is sent again. Outgoing calls go
+through PTB's rate limiter, which also waits out a 429's `retry_after`.
 """
 
 from __future__ import annotations
@@ -17,12 +24,13 @@ import hmac
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatAction, MessageLimit
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatAction, ChatType, MessageLimit
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -39,8 +47,12 @@ from telegram.ext import (
 
 from bot.channels import telegram_store as store
 from bot.channels.relay import ConversationLocks, Relay, invalid_text_reason
-from bot.channels.relay_store import StoredMessage
+from bot.channels.relay_store import StoredMessage, UpdateAlreadyTaken
+from bot.channels.telegram_intake import DurableIntake
 from bot.channels.telegram_text import HELP_BUTTONS, HELP_TEXT, split_text
+from bot.security.client_limits import RATE_LIMITED_REPLY, ClientLimits
+from bot.security.clients import telegram_client_key
+from bot.security.rate_limit import SlidingWindowLimiter
 from bot.settings import Settings
 from bot.storage.tables import Button
 
@@ -57,6 +69,12 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 NOT_TEXT_REPLY = "I can only read text messages. Please type your question."
 EXPIRED_BUTTON = "That button has expired; please type your question."
 NO_TEXT_WITH_BUTTONS = "Please choose:"
+# At most 200 characters: it is also the answer to a button pressed in a group.
+PRIVATE_ONLY_REPLY = (
+    "I can only help you in a private chat, where your orders stay between us. "
+    "Please message me directly."
+)
+GROUP_NOTICE_SECONDS = 600.0  # a group hears PRIVATE_ONLY_REPLY at most this often
 
 
 def webhook_secret(settings: Settings) -> str:
@@ -82,6 +100,22 @@ def keyboard(message_id: int, buttons: Sequence[Button]) -> InlineKeyboardMarkup
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Who sent an update and where replies go: in a private chat, the user's own id."""
+
+    update_id: int
+    user_id: int
+    chat_id: int
+
+    @classmethod
+    def of(cls, update: Update) -> Origin | None:
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None:
+            return None
+        return cls(update.update_id, user.id, chat.id)
+
+
 class TelegramChannel:
     """Owns the PTB Application; also the channel's `Delivery` for replies made elsewhere."""
 
@@ -92,12 +126,17 @@ class TelegramChannel:
         relay: Relay,
         session_factory: sessionmaker[Session],
         idle_after: timedelta,
+        limits: ClientLimits,
     ) -> None:
         self._settings = settings
         self._relay = relay
         self._session_factory = session_factory
         self._idle_after = idle_after
-        self._chat_locks = ConversationLocks()
+        self._limits = limits
+        window = limits.messages.window_seconds
+        self._limit_notices = SlidingWindowLimiter(limit=1, window_seconds=window)
+        self._group_notices = SlidingWindowLimiter(limit=1, window_seconds=GROUP_NOTICE_SECONDS)
+        self._user_locks = ConversationLocks()
         self._send_locks = ConversationLocks()
         self._webhook = bool(settings.telegram_webhook_url)
         builder = (
@@ -110,6 +149,7 @@ class TelegramChannel:
         if self._webhook:
             builder = builder.updater(None)
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self._intake = DurableIntake(application=self.application, session_factory=session_factory)
         self._add_handlers()
 
     @property
@@ -118,7 +158,7 @@ class TelegramChannel:
 
     def _add_handlers(self) -> None:
         app = self.application
-        app.add_handler(TypeHandler(Update, self.take_in_once), group=-1)
+        app.add_handler(TypeHandler(Update, self.only_private_chats), group=-1)
         app.add_handler(CommandHandler(["start", "help"], self.on_help))
         app.add_handler(MessageHandler(filters.TEXT, self.on_text))
         app.add_handler(CallbackQueryHandler(self.on_button))
@@ -145,6 +185,7 @@ class TelegramChannel:
     async def stop(self) -> None:
         if self.application.updater is not None and self.application.updater.running:
             await self.application.updater.stop()
+        await self._intake.stop()
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
@@ -152,42 +193,61 @@ class TelegramChannel:
     def secret_matches(self, given: str | None) -> bool:
         return given is not None and hmac.compare_digest(given, webhook_secret(self._settings))
 
-    async def process_webhook(self, data: dict[str, Any]) -> None:
-        """Processed before the webhook answers, so an update is stored before Telegram
-        considers it delivered."""
-        update = Update.de_json(data, self.application.bot)
-        await self.application.process_update(update)
+    def parse_update(self, data: dict[str, Any]) -> Update:
+        """Raises ValueError for JSON that PTB cannot read as an update."""
+        try:
+            return Update.de_json(data, self.application.bot)
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            raise ValueError("not a Telegram update") from error
 
-    async def take_in_once(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Stops an update Telegram sent before (same update_id) from being handled again."""
-        if not await asyncio.to_thread(store.claim, self._session_factory, update.update_id):
-            logger.info("update %d seen before; skipped", update.update_id)
-            raise ApplicationHandlerStop
+    async def process_webhook(self, update: Update) -> None:
+        """Raises UpdateNotStored if its message could not be stored, so that the webhook
+        answers with an error and Telegram sends the update again."""
+        await self._intake.process(update)
+
+    async def only_private_chats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Serves customers one to one: in a group, one member's proof would link them all."""
+        chat, user = update.effective_chat, update.effective_user
+        if chat is not None and chat.type == ChatType.PRIVATE and user is not None:
+            return
+        kind = chat.type if chat is not None else "unknown"
+        logger.info("update %d from a %s chat: asked for a private chat", update.update_id, kind)
+        with contextlib.suppress(TelegramError):  # a courtesy; nothing is taken in either way
+            if update.callback_query is not None:
+                await update.callback_query.answer(PRIVATE_ONLY_REPLY)
+            elif chat is not None and self._group_notices.hit(str(chat.id)).allowed:
+                await self.application.bot.send_message(chat.id, PRIVATE_ONLY_REPLY)
+        raise ApplicationHandlerStop
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/start and /help: what the bot can do, with the main topics as buttons."""
-        message, chat = update.effective_message, update.effective_chat
-        if message is None or chat is None:
+        message, origin = update.effective_message, Origin.of(update)
+        if message is None or origin is None:
             return
-        await self._answer_locally(chat.id, message.text or "/help", HELP_TEXT, HELP_BUTTONS)
+        await self._answer_locally(origin, message.text or "/help", HELP_TEXT, HELP_BUTTONS)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A customer's text: stored, answered by the engine, replies sent."""
-        message, chat = update.effective_message, update.effective_chat
-        if message is None or chat is None or message.text is None:
+        """A customer's text: counted, stored with its update's claim, answered by the engine."""
+        message, origin = update.effective_message, Origin.of(update)
+        if message is None or message.text is None or origin is None:
+            return
+        if not await self._within_limit(origin):
             return
         reason = invalid_text_reason(message.text, max_chars=self._settings.max_message_chars)
         if reason is not None:
-            await message.reply_text(f"Sorry, I can't take that message: {reason}.")
+            if await self._claim_only(origin):
+                await message.reply_text(f"Sorry, I can't take that message: {reason}.")
             return
-        await self._relay_text(chat.id, message.text)
+        stored = await self._store(origin, message.text)
+        if stored is not None:
+            await self._answer(origin, stored)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A pressed inline button is the customer choosing its payload."""
-        query, chat = update.callback_query, update.effective_chat
-        if query is None or chat is None:
+        """A pressed inline button is the customer choosing its payload: that is stored."""
+        query, origin = update.callback_query, Origin.of(update)
+        if query is None or origin is None or not await self._within_limit(origin, query):
             return
-        turn = await self._conversation_for(chat.id)
+        turn = await self._conversation_for(origin.user_id)
         payload = await asyncio.to_thread(
             store.button_payload,
             self._session_factory,
@@ -195,60 +255,99 @@ class TelegramChannel:
             conversation_id=turn.conversation_id,
         )
         if payload is None:
-            await query.answer(EXPIRED_BUTTON)
+            if await self._claim_only(origin):
+                await query.answer(EXPIRED_BUTTON)
             return
-        await query.answer()
-        # If this fails the keyboard only stays visible; the choice is still taken.
+        stored = await self._store(origin, payload)
+        if stored is None:
+            return
+        # Courtesies: the choice is taken even if the spinner or the keyboard stays.
+        with contextlib.suppress(TelegramError):
+            await query.answer()
         with contextlib.suppress(TelegramError):
             await query.edit_message_reply_markup(reply_markup=None)
-        await self._relay_text(chat.id, payload)
+        await self._answer(origin, stored)
 
     async def on_not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Stickers, photos, voice: a polite word instead of silence."""
-        message, chat = update.effective_message, update.effective_chat
-        if message is None or chat is None:
+        origin = Origin.of(update)
+        if update.effective_message is None or origin is None:
             return
-        await self._answer_locally(chat.id, "[non-text message]", NOT_TEXT_REPLY)
+        await self._answer_locally(origin, "[non-text message]", NOT_TEXT_REPLY)
 
-    async def _conversation_for(self, chat_id: int) -> store.ChatTurn:
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Logs the type only (errors can quote messages); the intake follows up the update."""
+        failure = type(context.error).__name__
+        logger.error("Telegram update failed: %s", failure)
+        await self._intake.failed(update, failure)
+        raise ApplicationHandlerStop  # no later handler group works on a failed update
+
+    async def _within_limit(self, origin: Origin, query: CallbackQuery | None = None) -> bool:
+        """Counts the update against its user's message budget. One over it is claimed (so
+        a re-send is not taken later either) and told why at most once per window."""
+        if self._limits.messages.hit(telegram_client_key(origin.user_id)).allowed:
+            return True
+        logger.info("update %d is over its sender's message limit", origin.update_id)
+        if await self._claim_only(origin):
+            if self._limit_notices.hit(str(origin.user_id)).allowed:
+                await self.application.bot.send_message(origin.chat_id, RATE_LIMITED_REPLY)
+            if query is not None:
+                await query.answer()
+        return False
+
+    async def _claim_only(self, origin: Origin) -> bool:
+        """For an update that stores nothing; False if it was taken in before."""
+        return await asyncio.to_thread(store.claim, self._session_factory, origin.update_id)
+
+    async def _conversation_for(self, user_id: int) -> store.ChatTurn:
         return await asyncio.to_thread(
-            store.conversation_for_chat,
+            store.conversation_for_user,
             self._session_factory,
-            chat_id=chat_id,
+            user_id=user_id,
             idle_after=self._idle_after,
         )
 
+    async def _store(self, origin: Origin, text: str) -> StoredMessage | None:
+        """The customer's text, with its update's claim; None if taken in before."""
+        async with self._user_locks.for_conversation(str(origin.user_id)):
+            turn = await self._conversation_for(origin.user_id)
+            try:
+                accepted = await self._relay.accept(
+                    conversation_id=turn.conversation_id,
+                    channel="telegram",
+                    text=text,
+                    telegram_update_id=origin.update_id,
+                )
+            except UpdateAlreadyTaken:
+                logger.info("update %d taken in before; skipped", origin.update_id)
+                return None
+        return accepted.message
+
+    async def _answer(self, origin: Origin, stored: StoredMessage) -> None:
+        """The engine's replies to the stored message (and any earlier one still waiting)."""
+        with contextlib.suppress(TelegramError):  # only a courtesy
+            await self.application.bot.send_chat_action(origin.chat_id, ChatAction.TYPING)
+        produced = await self._relay.answer(conversation_id=stored.conversation_id, up_to=stored.id)
+        await self.deliver(stored.conversation_id, produced)
+
     async def _answer_locally(
-        self, chat_id: int, customer_text: str, reply: str, buttons: Sequence[Button] = ()
+        self, origin: Origin, customer_text: str, reply: str, buttons: Sequence[Button] = ()
     ) -> None:
         """What the gateway answers itself, without the engine: both sides stored, then sent."""
-        turn = await self._conversation_for(chat_id)
+        if not await self._within_limit(origin):
+            return
+        turn = await self._conversation_for(origin.user_id)
         stored = await asyncio.to_thread(
             store.store_local_exchange,
             self._session_factory,
+            update_id=origin.update_id,
             conversation_id=turn.conversation_id,
             customer_text=customer_text,
             reply=reply,
             buttons=list(buttons) or None,
         )
-        await self.deliver(turn.conversation_id, [stored])
-
-    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Logs the type only: exception texts can quote customer messages."""
-        logger.error("Telegram update failed: %s", type(context.error).__name__)
-
-    async def _relay_text(self, chat_id: int, text: str) -> None:
-        async with self._chat_locks.for_conversation(str(chat_id)):
-            turn = await self._conversation_for(chat_id)
-            accepted = await self._relay.accept(
-                conversation_id=turn.conversation_id, channel="telegram", text=text
-            )
-        with contextlib.suppress(TelegramError):  # only a courtesy
-            await self.application.bot.send_chat_action(chat_id, ChatAction.TYPING)
-        produced = await self._relay.answer(
-            conversation_id=turn.conversation_id, up_to=accepted.message.id
-        )
-        await self.deliver(turn.conversation_id, produced)
+        if stored is not None:
+            await self.deliver(turn.conversation_id, [stored])
 
     async def deliver(self, conversation_id: str, messages: Sequence[StoredMessage]) -> None:
         """Sends in order; stops at the first refusal so later messages never overtake it."""

@@ -1,6 +1,8 @@
-"""The Telegram channel's storage functions: chats, update ids, sent messages, buttons.
+"""The Telegram channel's storage functions: users, update ids, sent messages, buttons.
 
-Synchronous SQLAlchemy, called from the channel through worker threads.
+Synchronous SQLAlchemy, called from the channel through worker threads. An update id
+is claimed in the transaction that stores what the update brought (here, or in
+`relay_store.store_customer_message`), never on its own before it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.relay_store import StoredMessage
+from bot.security.clients import telegram_client_key
 from bot.storage.accounts import claim_telegram_update, current_conversation, get_or_create_account
 from bot.storage.conversations import (
     add_message,
@@ -18,7 +21,7 @@ from bot.storage.conversations import (
     mark_delivery,
     undelivered_messages,
 )
-from bot.storage.tables import Button, ChannelAccount, Message
+from bot.storage.tables import Button, ChannelAccount, Message, TelegramUpdate
 
 
 @dataclass(frozen=True)
@@ -27,21 +30,39 @@ class ChatTurn:
     account_id: int
 
 
-def conversation_for_chat(
-    session_factory: sessionmaker[Session], *, chat_id: int, idle_after: timedelta
+def conversation_for_user(
+    session_factory: sessionmaker[Session], *, user_id: int, idle_after: timedelta
 ) -> ChatTurn:
+    """Keyed by the Telegram user, not the chat, so that a verification links one person.
+
+    Customers are served in private chats only, whose id is the user's: accounts made
+    when they were keyed by chat are the same rows.
+    """
     with session_factory.begin() as session:
-        account = get_or_create_account(session, channel="telegram", external_id=str(chat_id))
-        current = current_conversation(session, account=account, idle_after=idle_after)
+        account = get_or_create_account(session, channel="telegram", external_id=str(user_id))
+        current = current_conversation(
+            session,
+            account=account,
+            idle_after=idle_after,
+            client_key=telegram_client_key(user_id),
+        )
         return ChatTurn(current.conversation.id, account.id)
 
 
 def claim(session_factory: sessionmaker[Session], update_id: int) -> bool:
+    """Only for an update that stores nothing (refused text, an expired button, over the limit)."""
     with session_factory.begin() as session:
         return claim_telegram_update(session, update_id=update_id)
 
 
+def taken(session_factory: sessionmaker[Session], update_id: int) -> bool:
+    """Whether the update was taken in: claimed, and what it brought stored with the claim."""
+    with session_factory() as session:
+        return session.get(TelegramUpdate, update_id) is not None
+
+
 def chat_of(session_factory: sessionmaker[Session], conversation_id: str) -> int | None:
+    """The private chat of the conversation's user: its id is the user's."""
     with session_factory() as session:
         conversation = get_conversation(session, conversation_id=conversation_id)
         if conversation is None or conversation.account_id is None:
@@ -53,13 +74,17 @@ def chat_of(session_factory: sessionmaker[Session], conversation_id: str) -> int
 def store_local_exchange(
     session_factory: sessionmaker[Session],
     *,
+    update_id: int,
     conversation_id: str,
     customer_text: str,
     reply: str,
     buttons: list[Button] | None = None,
-) -> StoredMessage:
-    """For what the gateway answers itself (/start, /help, a sticker): both sides stored."""
+) -> StoredMessage | None:
+    """For what the gateway answers itself (/start, /help, a sticker): both sides stored,
+    with the update's claim; None when the update was taken in before."""
     with session_factory.begin() as session:
+        if not claim_telegram_update(session, update_id=update_id):
+            return None
         add_message(
             session,
             conversation_id=conversation_id,

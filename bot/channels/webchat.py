@@ -23,6 +23,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from bot.channels.relay import Relay, invalid_text_reason
 from bot.channels.relay_store import StoredMessage
 from bot.channels.session_tokens import issue_token, new_session_id, session_id_from
+from bot.security.client_limits import ClientLimits
+from bot.security.clients import client_key
+from bot.security.rate_limit import Verdict
 from bot.storage.accounts import current_conversation, get_account, get_or_create_account
 from bot.storage.conversations import list_messages, mark_delivered_up_to
 from bot.storage.tables import Conversation
@@ -30,6 +33,16 @@ from bot.storage.tables import Conversation
 logger = logging.getLogger(__name__)
 
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+# Close code for "try again later" (RFC 6455's registry, 1013).
+TRY_AGAIN_LATER = 1013
+NEW_CHATS_LIMITED = (
+    "Too many new chats have been started from your network. "
+    "Please wait {seconds} seconds; the chat will connect by itself."
+)
+MESSAGES_LIMITED = (
+    "You're sending messages faster than I can take them. "
+    "This one will be sent again by itself in {seconds} seconds."
+)
 
 
 def message_frame(message: StoredMessage) -> dict[str, Any]:
@@ -104,12 +117,18 @@ class _Session:
 
 
 def _open_session(
-    session_factory: sessionmaker[Session], *, secret: str, token: object, idle_after: timedelta
+    session_factory: sessionmaker[Session],
+    *,
+    session_id: str,
+    secret: str,
+    idle_after: timedelta,
+    client: str,
 ) -> _Session:
-    session_id = session_id_from(secret, token) or new_session_id()
     with session_factory.begin() as session:
         account = get_or_create_account(session, channel="webchat", external_id=session_id)
-        current = current_conversation(session, account=account, idle_after=idle_after)
+        current = current_conversation(
+            session, account=account, idle_after=idle_after, client_key=client
+        )
         return _Session(
             token=issue_token(secret, session_id),
             account_id=account.id,
@@ -138,13 +157,16 @@ def _mark_delivered(
 
 
 def _current_conversation_id(
-    session_factory: sessionmaker[Session], *, account_id: int, idle_after: timedelta
+    session_factory: sessionmaker[Session], *, account_id: int, idle_after: timedelta, client: str
 ) -> str:
     with session_factory.begin() as session:
         account = get_account(session, account_id=account_id)
         if account is None:
             raise LookupError(f"no channel account {account_id}")
-        return current_conversation(session, account=account, idle_after=idle_after).conversation.id
+        current = current_conversation(
+            session, account=account, idle_after=idle_after, client_key=client
+        )
+        return current.conversation.id
 
 
 def _with_bot(session_factory: sessionmaker[Session], conversation_id: str) -> bool:
@@ -167,8 +189,11 @@ class WebChatSession:
         idle_after: timedelta,
         max_chars: int,
         tasks: set[asyncio.Task[None]],
+        limits: ClientLimits,
     ) -> None:
         self._connection = Connection(websocket)
+        self._client = client_key(websocket)
+        self._limits = limits
         self._hub = hub
         self._relay = relay
         self._session_factory = session_factory
@@ -190,11 +215,24 @@ class WebChatSession:
         finally:
             self._hub.detach(self._connection)
 
-    async def _error(self, code: str, detail: str, client_id: str | None = None) -> None:
-        frame: dict[str, Any] = {"type": "error", "code": code, "detail": detail}
+    async def _error(
+        self, code: str, detail: str, client_id: str | None = None, **extra: object
+    ) -> None:
+        frame: dict[str, Any] = {"type": "error", "code": code, "detail": detail, **extra}
         if client_id is not None:
             frame["client_id"] = client_id
         await self._connection.send(frame)
+
+    async def _rate_limited(
+        self, verdict: Verdict, template: str, client_id: str | None = None
+    ) -> None:
+        seconds = verdict.retry_after_header
+        await self._error(
+            "rate_limited",
+            template.format(seconds=seconds),
+            client_id,
+            retry_after=int(seconds),
+        )
 
     async def _on_frame(self, raw: str) -> None:
         if len(raw.encode("utf-8", "surrogatepass")) > self._max_frame_bytes:
@@ -230,12 +268,21 @@ class WebChatSession:
         if isinstance(last_seen, bool) or not isinstance(last_seen, int) or last_seen < 0:
             await self._error("bad_frame", "last_seen must be a non-negative integer")
             return
+        session_id = session_id_from(self._secret, frame.get("session"))
+        if session_id is None:  # a new visitor: new sessions are limited per client
+            verdict = self._limits.conversations.hit(self._client)
+            if not verdict.allowed:
+                await self._rate_limited(verdict, NEW_CHATS_LIMITED)
+                await self._connection.websocket.close(code=TRY_AGAIN_LATER)
+                return
+            session_id = new_session_id()
         opened = await asyncio.to_thread(
             _open_session,
             self._session_factory,
+            session_id=session_id,
             secret=self._secret,
-            token=frame.get("session"),
             idle_after=self._idle_after,
+            client=self._client,
         )
         self._account_id = opened.account_id
         self._hub.attach(self._connection, opened.conversation_id)
@@ -278,6 +325,10 @@ class WebChatSession:
         if reason is not None:
             await self._error("invalid_text", reason, client_id)
             return
+        verdict = self._limits.messages.hit(self._client)
+        if not verdict.allowed:  # not stored: the page keeps it and sends it again
+            await self._rate_limited(verdict, MESSAGES_LIMITED, client_id)
+            return
         conversation_id = await self._conversation_for_new_message()
         accepted = await self._relay.accept(
             conversation_id=conversation_id,
@@ -307,6 +358,7 @@ class WebChatSession:
             self._session_factory,
             account_id=self._account_id,
             idle_after=self._idle_after,
+            client=self._client,
         )
         if conversation_id != self._connection.conversation_id:
             self._hub.attach(self._connection, conversation_id)

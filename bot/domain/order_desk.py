@@ -8,9 +8,11 @@ load -> assess (pure rule) -> confirm with the customer -> desk.apply.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.backends.protocols import BackendUnavailable, OrderConflict
 from bot.domain.aftersales import QualityClaim, Refund, Resolution, ReturnKind, ReturnRequest
 from bot.domain.delays import DelayAssessment, assess_delay
 from bot.domain.incidents import Incident
@@ -18,6 +20,8 @@ from bot.domain.order_lookup import OrderLookup
 from bot.domain.orders import Order, Shipment
 from bot.domain.refunds import RefundPlan
 from bot.domain.returns import ReturnEligibility
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class OrderFile:
     shipment: Shipment | None
     returns: tuple[ReturnRequest, ...] = ()
     refunds: tuple[Refund, ...] = ()
+    claims: tuple[QualityClaim, ...] = ()
 
 
 class OrderDesk(OrderLookup):
@@ -42,7 +47,8 @@ class OrderDesk(OrderLookup):
             return OrderFile(order, shipment)
         returns = await self._bounded(self._orders.list_returns(order_number))
         refunds = await self._bounded(self._orders.list_refunds(order_number))
-        return OrderFile(order, shipment, tuple(returns), tuple(refunds))
+        claims = await self._bounded(self._orders.list_quality_claims(order_number))
+        return OrderFile(order, shipment, tuple(returns), tuple(refunds), tuple(claims))
 
     async def active_incidents(self, *, at: datetime) -> list[Incident]:
         return await self._bounded(self._logistics.active_incidents(at=at))
@@ -82,6 +88,19 @@ class OrderDesk(OrderLookup):
                 return_id=plan.return_id,
             )
         )
+
+    async def refund_after_change(self, order_number: str, plan: RefundPlan) -> Refund | None:
+        """The refund that follows a change already made (a claim filed, a return opened,
+        an order cancelled); None if it could not be made.
+
+        Not an exception: the caller must tell the customer what was done and have a
+        person finish the refund, never report the whole as "nothing changed".
+        """
+        try:
+            return await self.issue_refund(order_number, plan)
+        except (OrderConflict, BackendUnavailable) as error:
+            logger.warning("a refund after a change was not made (%s)", type(error).__name__)
+            return None
 
     async def file_claim(
         self, order_number: str, *, description: str, resolution: Resolution, skus: tuple[str, ...]

@@ -57,6 +57,42 @@ def expected_refund_date(method: str, *, today: date) -> date:
     return add_working_days(today, WORKING_DAYS_BY_METHOD[refund_method(method)])
 
 
+def _was_paid(order: Order) -> bool:
+    """Cash on delivery is paid at the door: before delivery nothing was."""
+    if order.status is OrderStatus.PENDING_PAYMENT:
+        return False
+    received = (OrderStatus.DELIVERED, OrderStatus.RETURN_REQUESTED, OrderStatus.REFUNDED)
+    return order.payment_method != "cash_on_delivery" or order.status in received
+
+
+def refundable(order: Order, refunds: Sequence[Refund]) -> Decimal:
+    """What can still be paid back on an order: the goods and shipping paid, less every
+    refund already made or promised (a pending refund is money the customer will get)."""
+    if not _was_paid(order):
+        return Decimal("0")
+    refunded = sum((refund.amount for refund in refunds), Decimal("0"))
+    return max(Decimal("0"), order.total + order.shipping_fee - refunded)
+
+
+def plan_claim_refund(
+    order: Order, refunds: Sequence[Refund], *, value: Decimal, claim_id: str, today: date
+) -> RefundPlan | None:
+    """The refund that settles a quality claim: the claimed goods' value, but never more
+    than is still refundable (earlier claims and returns may have refunded the same
+    goods); None when nothing is."""
+    amount = min(value, refundable(order, refunds))
+    if amount <= 0:
+        return None
+    method = refund_method(order.payment_method)
+    return RefundPlan(
+        amount=amount,
+        method=method,
+        status=RefundStatus.PENDING,
+        expected_by=expected_refund_date(method, today=today),
+        reason=f"quality claim {claim_id}",
+    )
+
+
 def _return_value(order: Order, request: ReturnRequest) -> Decimal:
     value = sum(
         (line.unit_price * line.quantity for line in order.lines if line.sku in request.skus),
@@ -73,7 +109,8 @@ def plan_refund(
     *,
     today: date,
 ) -> RefundPlan | RefundRefusal:
-    """A refund is due for a cancelled order or an open return that has none yet."""
+    """A refund is due for a cancelled order or an open return that has none yet, and is
+    never more than is still refundable."""
     method = refund_method(order.payment_method)
     expected = expected_refund_date(method, today=today)
     if order.status is OrderStatus.CANCELLED:
@@ -92,8 +129,11 @@ def plan_refund(
         if not open_returns:
             return RefundRefusal.ALREADY_REFUNDED
         request = open_returns[-1]
+        amount = min(_return_value(order, request), refundable(order, refunds))
+        if amount <= 0:
+            return RefundRefusal.ALREADY_REFUNDED
         return RefundPlan(
-            amount=_return_value(order, request),
+            amount=amount,
             method=method,
             status=RefundStatus.PENDING,
             expected_by=expected,
@@ -123,6 +163,15 @@ def describe_refund(refund: Refund) -> str:
             f"{WORKING_DAYS_BY_METHOD.get(refund.method, 1)} working day(s)."
         )
     return line + f"; expected by {spoken_date(refund.expected_by)}."
+
+
+def explain_refund_not_made(done: str) -> str:
+    """After a change that was made (a claim filed, a return opened, an order cancelled)
+    whose refund then failed: what was done, and who finishes it. Never "nothing changed"."""
+    return (
+        f"{done} But I couldn't make the refund automatically, so a person from our team "
+        "will arrange it with you."
+    )
 
 
 def describe_refund_plan(plan: RefundPlan) -> str:

@@ -73,15 +73,26 @@ def start_session(session: Session, *, agent_id: int, lifetime: timedelta) -> st
     return token
 
 
-def agent_for_token(session: Session, *, token: str, now: datetime | None = None) -> Agent | None:
-    row = session.get(AgentSession, hash_token(token))
+def live_session(
+    session: Session, *, token_hash: str, now: datetime | None = None
+) -> AgentSession | None:
+    """By the token's hash, which is all an open console keeps of its cookie."""
+    row = session.get(AgentSession, token_hash)
     if row is None or row.expires_at <= (now or utc_now()):
         return None
-    return session.get(Agent, row.agent_id)
+    return row
 
 
-def end_session(session: Session, *, token: str) -> None:
-    session.execute(sa.delete(AgentSession).where(AgentSession.token_hash == hash_token(token)))
+def agent_for_token(session: Session, *, token: str, now: datetime | None = None) -> Agent | None:
+    row = live_session(session, token_hash=hash_token(token), now=now)
+    return None if row is None else session.get(Agent, row.agent_id)
+
+
+def end_session(session: Session, *, token: str) -> str:
+    """Returns the token's hash, by which the session's open consoles are known."""
+    token_hash = hash_token(token)
+    session.execute(sa.delete(AgentSession).where(AgentSession.token_hash == token_hash))
+    return token_hash
 
 
 def set_status(session: Session, *, agent_id: int, status: str) -> Agent:

@@ -1,34 +1,78 @@
-"""Open agent consoles, told in real time when the queue or a conversation changes."""
+"""Open agent consoles, told in real time when the queue or a conversation changes.
+
+Each console belongs to the sign-in session whose cookie opened it, known here by the
+token's hash: signing out closes that session's consoles, and a console whose session
+has expired hears nothing more, even in the moment before its own loop closes it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from starlette.websockets import WebSocket
 
+from bot.storage.tables import utc_now
+
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Console:
+    session: str  # the sign-in token's hash
+    expires_at: datetime
 
 
 class ConsoleHub:
     def __init__(self) -> None:
-        self._sockets: set[WebSocket] = set()
+        self._consoles: dict[WebSocket, _Console] = {}
+        # One sender at a time, so that a close never overtakes an event or meets a send.
         self._lock = asyncio.Lock()
 
-    def add(self, socket: WebSocket) -> None:
-        self._sockets.add(socket)
+    def add(self, socket: WebSocket, *, session: str, expires_at: datetime) -> None:
+        self._consoles[socket] = _Console(session=session, expires_at=expires_at)
+
+    def extend(self, socket: WebSocket, *, expires_at: datetime) -> None:
+        """For a session read again; a console closed meanwhile stays closed."""
+        console = self._consoles.get(socket)
+        if console is not None:
+            console.expires_at = expires_at
 
     def remove(self, socket: WebSocket) -> None:
-        self._sockets.discard(socket)
+        self._consoles.pop(socket, None)
 
     async def notify(self, event: dict[str, Any]) -> None:
-        """Every open console hears it; a console that went away is dropped."""
+        """Every open console of a live session hears it; a console that went away is dropped."""
         text = json.dumps(event, default=str)
         async with self._lock:
-            for socket in list(self._sockets):
+            now = utc_now()
+            for socket, console in list(self._consoles.items()):
+                if console.expires_at <= now:
+                    continue
                 try:
                     await socket.send_text(text)
                 except Exception:  # any failure means that console is gone
-                    self._sockets.discard(socket)
+                    self._consoles.pop(socket, None)
+
+    async def close_session(self, session: str, *, code: int, reason: str) -> None:
+        """Closes every console that the session (a token's hash) opened."""
+        async with self._lock:
+            ending = [s for s, console in self._consoles.items() if console.session == session]
+            for socket in ending:
+                await self._close(socket, code=code, reason=reason)
+
+    async def close(self, socket: WebSocket, *, code: int, reason: str) -> None:
+        async with self._lock:
+            await self._close(socket, code=code, reason=reason)
+
+    async def _close(self, socket: WebSocket, *, code: int, reason: str) -> None:
+        if self._consoles.pop(socket, None) is None:
+            return  # closed already, or the console went away
+        try:
+            await socket.close(code=code, reason=reason)
+        except Exception:  # it went away meanwhile: closed all the same
+            logger.debug("console socket was gone before it could be closed")

@@ -28,7 +28,7 @@ from bot.handoff.texts import (
     RATING_BUTTONS,
     RATING_QUESTION,
 )
-from bot.storage.conversations import add_message, mark_delivery
+from bot.storage.conversations import add_message, lock_conversation, mark_delivery
 from bot.storage.tables import (
     Button,
     CallbackRequest,
@@ -150,12 +150,16 @@ class HandoffRouter:
     async def handle(
         self, *, conversation_id: str, channel: Channel, state: str, message_id: int, text: str
     ) -> Routed:
-        incidents = await self._active_incidents() if state == "queued" else 0
-        routed = await asyncio.to_thread(
+        """`state` is what the relay read before; an agent may have taken, handed back or
+        closed since, so the message is routed by the state read again under the
+        conversation's lock, and the consoles hear about it by that state too."""
+        # Only the queue's "keep waiting" choice announces a wait, which counts incidents.
+        wants_wait = state == "queued" and text.strip() == KEEP_WAITING
+        incidents = await self._active_incidents() if wants_wait else 0
+        routed, state = await asyncio.to_thread(
             self._handle,
             conversation_id=conversation_id,
             channel=channel,
-            state=state,
             message_id=message_id,
             text=text,
             incidents=incidents,
@@ -187,12 +191,14 @@ class HandoffRouter:
         *,
         conversation_id: str,
         channel: Channel,
-        state: str,
         message_id: int,
         text: str,
         incidents: int,
-    ) -> Routed:
+    ) -> tuple[Routed, str]:
+        """Routes by the state read under the lock, returned with the result; a message
+        that no agent can see goes to the bot, never nowhere."""
         with self._session_factory.begin() as session:
+            state = lock_conversation(session, conversation_id=conversation_id).state
             handoff = open_handoff(session, conversation_id=conversation_id)
             reply: dict[str, Any] = {
                 "conversation_id": conversation_id,
@@ -200,13 +206,16 @@ class HandoffRouter:
                 "message_id": message_id,
             }
             if state == "queued" and handoff is not None:
-                return self._queued(session, handoff, text.strip(), reply, incidents)
+                return self._queued(session, handoff, text.strip(), reply, incidents), state
+            if state == "agent" and handoff is not None:
+                # The agent's console shows it (`handle` tells them); the bot must not answer.
+                return Routed(_reply(session, **reply), handoff_id=handoff.id), state
             if state == "callback":
-                return self._callback_note(session, conversation_id, text, reply)
-            if state in ("rating", "bot"):
-                return self._rating(session, conversation_id, text, reply)
-            # With an agent (or a queue entry that ended meanwhile): the agents have it.
-            return Routed(_reply(session, **reply), handoff_id=handoff.id if handoff else None)
+                return self._callback_note(session, conversation_id, text, reply), state
+            if state == "rating" or (state == "bot" and self.wants(text)):
+                return self._rating(session, conversation_id, text, reply), state
+            # Back with the bot (or a state without an open handoff): the bot answers.
+            return Routed(pass_to_engine=True), state
 
     def _queued(
         self,

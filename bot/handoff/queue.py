@@ -9,12 +9,15 @@ bot/domain/waiting.py; this module only feeds them facts from the database.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from bot.domain.handoff import (
     HandoffPolicy,
@@ -34,7 +37,8 @@ from bot.domain.waiting import (
     expected_wait_new_arrival,
     mean_handle_minutes,
 )
-from bot.storage.tables import Agent, Conversation, Handoff, utc_now
+from bot.storage.conversations import lock_conversation
+from bot.storage.tables import Agent, Conversation, Handoff, Message, utc_now
 
 OPEN_STATES = ("waiting", "assigned")
 RESOLUTIONS = ("resolved", "refund_issued", "replacement_sent", "escalated", "no_response", "other")
@@ -63,6 +67,18 @@ def _set_conversation_state(session: Session, conversation_id: str, state: str) 
     )
 
 
+def _locked(session: Session, handoff: Handoff) -> Handoff:
+    """The handoff as it is now, read under its conversation's lock.
+
+    The customer side routes each message by the conversation's state read under the same
+    lock (bot/handoff/customer_side.py), so a message and an agent's take, hand-back or
+    close happen one after the other: the message goes where the state says at its turn.
+    """
+    lock_conversation(session, conversation_id=handoff.conversation_id)
+    session.refresh(handoff)
+    return handoff
+
+
 def enqueue(
     session: Session,
     *,
@@ -75,6 +91,7 @@ def enqueue(
     order_value: Decimal | None,
 ) -> Handoff:
     """One open handoff per conversation: asking again keeps the place in the queue."""
+    lock_conversation(session, conversation_id=conversation_id)
     existing = open_handoff(session, conversation_id=conversation_id)
     if existing is not None:
         return existing
@@ -111,6 +128,10 @@ def take(session: Session, *, handoff_id: int, agent: Agent, active_chats: int) 
     """One conditional UPDATE, so two agents taking at once cannot both win, on any database."""
     if active_chats >= agent.capacity:
         raise HandoffConflict(f"you already have {active_chats} conversations, your capacity")
+    found = session.get(Handoff, handoff_id)
+    if found is None:
+        raise LookupError(f"no handoff {handoff_id}")
+    lock_conversation(session, conversation_id=found.conversation_id)
     taken = session.execute(
         sa.update(Handoff)
         .where(Handoff.id == handoff_id, Handoff.state == "waiting")
@@ -135,13 +156,13 @@ def _end(session: Session, handoff: Handoff, *, state: str, conversation_state: 
 
 
 def hand_back(session: Session, *, handoff: Handoff) -> Handoff:
-    if handoff.state != "assigned":
+    if _locked(session, handoff).state != "assigned":
         raise HandoffConflict("only a conversation you have taken can be handed back")
     return _end(session, handoff, state="returned", conversation_state="bot")
 
 
 def close(session: Session, *, handoff: Handoff, resolution: str) -> Handoff:
-    if handoff.state != "assigned":
+    if _locked(session, handoff).state != "assigned":
         raise HandoffConflict("only a conversation you have taken can be closed")
     if resolution not in RESOLUTIONS:
         raise ValueError(f"resolution must be one of {', '.join(RESOLUTIONS)}")
@@ -151,7 +172,7 @@ def close(session: Session, *, handoff: Handoff, resolution: str) -> Handoff:
 
 def leave(session: Session, *, handoff: Handoff, callback: bool = False) -> Handoff:
     """The customer gave up waiting: for the bot ("left") or for a call-back ("callback")."""
-    if handoff.state != "waiting":
+    if _locked(session, handoff).state != "waiting":
         raise HandoffConflict("the conversation is no longer waiting")
     return _end(
         session,
@@ -229,36 +250,110 @@ def _measured_handling_minutes(session: Session) -> list[float]:
     ]
 
 
+class _EpochMicroseconds(FunctionElement[int]):
+    """Whole microseconds since 1970 of a stored UTC time, on SQLite and PostgreSQL alike.
+
+    Integers, so that the database puts a contact into exactly the window Python would:
+    SQLite stores these columns as text and PostgreSQL as timestamptz, and neither's
+    floating-point epoch is exact to the microsecond.
+    """
+
+    type = sa.BigInteger()
+    name = "epoch_microseconds"
+    inherit_cache = True
+
+
+@compiles(_EpochMicroseconds, "postgresql")
+def _epoch_microseconds_postgresql(
+    element: _EpochMicroseconds, compiler: SQLCompiler, **kw: Any
+) -> str:
+    (column,) = element.clauses
+    # EXTRACT(EPOCH ...) is an exact numeric: times 10^6 it is already whole.
+    whole = sa.func.round(sa.extract("epoch", column) * 1_000_000)
+    return f"({compiler.process(sa.cast(whole, sa.BigInteger), **kw)})"
+
+
+@compiles(_EpochMicroseconds, "sqlite")
+def _epoch_microseconds_sqlite(
+    element: _EpochMicroseconds, compiler: SQLCompiler, **kw: Any
+) -> str:
+    (column,) = element.clauses
+    # The text is "YYYY-MM-DD HH:MM:SS.ffffff". SQLite's date functions round fractions to
+    # milliseconds (".999999" would become the next second), so they get the whole seconds
+    # alone and the six digits of microseconds are added as they are.
+    seconds = sa.cast(sa.func.strftime("%s", sa.func.substr(column, 1, 19)), sa.BigInteger)
+    microseconds = sa.cast(sa.func.substr(column, 21, 6), sa.BigInteger)
+    return f"({compiler.process(seconds * 1_000_000 + microseconds, **kw)})"
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _customer_wrote() -> sa.ColumnElement[bool]:
+    """A contact is a conversation in which the customer wrote: opening the chat page, or a
+    bare POST /api/conversations, costs nothing and must not count toward a surge."""
+    return sa.exists().where(
+        Message.conversation_id == Conversation.id,
+        Message.direction == "in",
+        Message.sender == "customer",
+    )
+
+
 def _contacts_between(session: Session, start: datetime, end: datetime) -> int:
     return int(
         session.scalar(
             sa.select(sa.func.count())
             .select_from(Conversation)
-            .where(Conversation.created_at >= start, Conversation.created_at < end)
+            .where(
+                Conversation.created_at >= start, Conversation.created_at < end, _customer_wrote()
+            )
         )
         or 0
     )
 
 
+def contacts_per_window(session: Session, *, now: datetime, window: timedelta) -> list[int]:
+    """Contacts in each of the past day's windows before the current one, most recent first.
+
+    Counted by the database, which hands back one row per window that had any (at most
+    96), not a timestamp per conversation: a flood of conversations does not become a
+    flood of rows read into every queue view.
+    """
+    windows = int(timedelta(days=1) / window)
+    end = now - window
+    window_us = window // _MICROSECOND
+    end_us = (end - _EPOCH) // _MICROSECOND
+    # Every counted time is before `end`: both operands are positive integers, so the
+    # integer division ("//", plain "/" in SQL) is the floor, on both databases.
+    bucket = (sa.literal(end_us, sa.BigInteger) - _EpochMicroseconds(Conversation.created_at)) // (
+        sa.literal(window_us, sa.BigInteger)
+    )
+    contacts = (
+        sa.select(bucket.label("bucket"))
+        .where(
+            Conversation.created_at > end - window * windows,
+            Conversation.created_at < end,
+            _customer_wrote(),
+        )
+        .subquery()
+    )
+    counts = [0] * windows
+    for index, count in session.execute(
+        sa.select(contacts.c.bucket, sa.func.count()).group_by(contacts.c.bucket)
+    ):
+        if 0 <= index < windows:
+            counts[int(index)] = int(count)
+    return counts
+
+
 def _normal_contact_rate(session: Session, *, now: datetime, window: timedelta) -> float:
     """The median rate over the past day's windows (before the current one); a default
-    until a day has been seen. One query, bucketed here."""
-    day = timedelta(days=1)
+    until a day has been seen."""
     first = session.scalar(sa.select(sa.func.min(Conversation.created_at)))
-    if first is None or now - first < day:
+    if first is None or now - first < timedelta(days=1):
         return NORMAL_CONTACTS_PER_HOUR / 60
-    windows = int(day / window)
-    counts = [0] * windows
-    started = session.scalars(
-        sa.select(Conversation.created_at).where(
-            Conversation.created_at >= now - window * (windows + 1),
-            Conversation.created_at < now - window,
-        )
-    )
-    for created_at in started:
-        index = int((now - window - created_at) / window)
-        if 0 <= index < windows:
-            counts[index] += 1
+    counts = contacts_per_window(session, now=now, window=window)
     return normal_arrival_rate(counts, window.total_seconds() / 60)
 
 

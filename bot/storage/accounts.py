@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from typing import cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.storage.conversations import create_conversation
+from bot.storage.conversations import create_conversation, went_idle
 from bot.storage.tables import Channel, ChannelAccount, Conversation, TelegramUpdate, utc_now
 
 
@@ -42,21 +43,25 @@ def get_or_create_account(
 
 
 def current_conversation(
-    session: Session, *, account: ChannelAccount, idle_after: timedelta, now: datetime | None = None
+    session: Session,
+    *,
+    account: ChannelAccount,
+    idle_after: timedelta,
+    now: datetime | None = None,
+    client_key: str | None = None,
 ) -> CurrentConversation:
     """The account's open conversation, or a new one when there is none or it went idle.
 
     A timed-out conversation is closed here, when the customer comes back, so a new
-    conversation starts with a clean engine tracker (a new conversation id).
+    conversation starts with a clean engine tracker (a new conversation id). A new one
+    is recorded as started by `client_key`, for the per-client limits.
     """
     moment = now or utc_now()
     previous: Conversation | None = None
     if account.current_conversation_id is not None:
         previous = session.get(Conversation, account.current_conversation_id)
     if previous is not None and previous.closed_at is None:
-        # Waiting for or talking with a person is not idleness: the wait is ours.
-        with_person = previous.state in ("queued", "agent")
-        if with_person or moment - previous.last_activity_at < idle_after:
+        if not went_idle(session, previous, idle_after=idle_after, now=moment):
             return CurrentConversation(previous, started=False, previous_id=None)
         previous.closed_at = moment
         previous.close_reason = "idle"
@@ -64,6 +69,7 @@ def current_conversation(
         session,
         channel=cast(Channel, account.channel),
         account_id=account.id,
+        client_key=client_key,
     )
     account.current_conversation_id = conversation.id
     session.flush()
@@ -87,10 +93,20 @@ def get_account(session: Session, *, account_id: int) -> ChannelAccount | None:
 
 
 def claim_telegram_update(session: Session, *, update_id: int) -> bool:
-    """True the first time an update id is seen; False for Telegram's re-sends."""
-    try:
-        with session.begin_nested():
-            session.add(TelegramUpdate(update_id=update_id, received_at=utc_now()))
-    except IntegrityError:
-        return False
-    return True
+    """True the first time an update id is seen; False for Telegram's re-sends.
+
+    Called in the transaction that stores what the update brought, so an update whose
+    message could not be stored is not counted as seen (Telegram sends it again). No
+    savepoint: in SQLite one that opens the transaction commits when released, which
+    would count the update as seen however the rest of the transaction ends. A claim
+    racing another of the same id waits for that transaction: taken if it commits.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(TelegramUpdate)
+        .values(update_id=update_id, received_at=utc_now())
+        .on_conflict_do_nothing(index_elements=[TelegramUpdate.update_id])
+        .returning(TelegramUpdate.update_id)  # a row only if inserted (row counts vary by driver)
+    )
+    return session.execute(statement).first() is not None

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 
 import sqlalchemy as sa
@@ -33,7 +33,11 @@ def hash_token(token: str) -> str:
 
 
 def create_conversation(
-    session: Session, *, channel: Channel, account_id: int | None = None
+    session: Session,
+    *,
+    channel: Channel,
+    account_id: int | None = None,
+    client_key: str | None = None,
 ) -> tuple[Conversation, str]:
     """Returns the bearer token this once; only its hash is stored.
 
@@ -50,6 +54,7 @@ def create_conversation(
         created_at=now,
         last_activity_at=now,
         account_id=account_id,
+        client_key=client_key,
     )
     session.add(conversation)
     session.flush()
@@ -203,3 +208,60 @@ def undelivered_messages(session: Session, *, channel: Channel, limit: int = 100
         .limit(limit)
     )
     return list(session.scalars(statement))
+
+
+def lock_conversation(session: Session, *, conversation_id: str) -> Conversation:
+    """The conversation, freshly read and locked until the caller's transaction ends.
+
+    Whoever changes where a conversation's messages go (the customer side routing a
+    message, an agent taking, handing back or closing) locks the row first and decides by
+    the state read under the lock, so the two serialise instead of acting on a stale read.
+    PostgreSQL locks the row with SELECT ... FOR UPDATE. SQLite has no row locks, and
+    pysqlite runs SELECTs outside any transaction until the first write, so a no-op UPDATE
+    takes the database's write lock first and the SELECT after it sees the latest commit.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            sa.update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(state=Conversation.state)
+            .execution_options(synchronize_session=False)
+        )
+    conversation = session.scalars(
+        sa.select(Conversation)
+        .where(Conversation.id == conversation_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if conversation is None:
+        raise LookupError(f"no conversation {conversation_id}")
+    return conversation
+
+
+def has_unanswered(session: Session, *, conversation_id: str) -> bool:
+    """Whether a customer message of the conversation still waits for the bot's answer."""
+    statement = sa.select(
+        sa.exists().where(
+            Message.conversation_id == conversation_id,
+            Message.direction == "in",
+            Message.delivery_state.in_(("received", "pending")),
+        )
+    )
+    return bool(session.scalar(statement))
+
+
+def went_idle(
+    session: Session, conversation: Conversation, *, idle_after: timedelta, now: datetime
+) -> bool:
+    """Whether an open conversation has timed out, for every channel alike.
+
+    Waiting for or talking with a person is not idleness: the wait is ours. Nor is a
+    customer message we still owe an answer (kept while the engine was down): its reply
+    is stored in this conversation when the replayer gets to it, and a new conversation
+    would hide that reply from the customer.
+    """
+    if conversation.state in ("queued", "agent"):
+        return False
+    if now - conversation.last_activity_at < idle_after:
+        return False
+    return not has_unanswered(session, conversation_id=conversation.id)

@@ -11,13 +11,22 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.storage.local_files import private_file
+
+
+def prepare_sqlite_file(url: str) -> None:
+    """A new SQLite file (and its folder) is created private before SQLite opens it, by
+    whichever opens it first: a migration or a process."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        private_file(Path(str(parsed.database)))
+
 
 def make_engine(url: str) -> Engine:
     """SQLite gets WAL and foreign keys; PostgreSQL a short connect timeout and pre-ping."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite_file(url)
         engine = sa.create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 10}, hide_parameters=True
         )

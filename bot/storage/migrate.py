@@ -8,6 +8,8 @@ from typing import Literal
 from alembic import command
 from alembic.config import Config
 
+from bot.storage.db import prepare_sqlite_file
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 Schema = Literal["shopdesk", "shop"]
@@ -22,4 +24,5 @@ def alembic_config(url: str, *, schema: Schema) -> Config:
 
 def upgrade(url: str, *, schema: Schema) -> None:
     """Idempotent: a database already at the head revision is left as it is."""
+    prepare_sqlite_file(url)
     command.upgrade(alembic_config(url, schema=schema), "head")

@@ -103,6 +103,8 @@ class ChannelAccount(Base):
 
 class Conversation(Base):
     __tablename__ = "conversations"
+    # The surge rule counts contacts by when they began (bot/handoff/queue.py).
+    __table_args__ = (sa.Index(None, "created_at"),)
 
     # Made by the gateway (uuid4 hex) and sent to Rasa as the sender id: never client-chosen.
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
@@ -121,6 +123,8 @@ class Conversation(Base):
     engine_paused: Mapped[bool] = mapped_column(sa.Boolean(), default=False)
     # "idle" for a timeout; later, agents' resolution codes.
     close_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    # Who started it, for per-client limits (bot/security/clients.py): "ip:…" or "tg:…".
+    client_key: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class Message(Base):
@@ -261,4 +265,25 @@ class Rating(Base):
         sa.ForeignKey("handoffs.id", ondelete="SET NULL")
     )
     score: Mapped[int] = mapped_column(sa.SmallInteger())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
+
+
+class ProofAttempt(Base):
+    """One check of an ownership proof, kept so that failures count across conversations
+    and channels, per order and per client (bot/domain/proof_limits.py)."""
+
+    __tablename__ = "proof_attempts"
+    __table_args__ = (
+        sa.Index(None, "order_number", "created_at"),
+        sa.Index(None, "client_key", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    # The number as the customer gave it, whether or not such an order exists.
+    order_number: Mapped[str] = mapped_column(sa.String(16))
+    client_key: Mapped[str] = mapped_column(sa.String(64))
+    succeeded: Mapped[bool] = mapped_column(sa.Boolean())
+    conversation_id: Mapped[str | None] = mapped_column(sa.String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)

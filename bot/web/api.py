@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any
@@ -22,6 +22,10 @@ from bot.channels.webchat import WebChatHub
 from bot.handoff.console_hub import ConsoleHub
 from bot.handoff.incidents import ActiveIncidents
 from bot.knowledge.retriever import SearchHit, get_retriever
+from bot.security.client_limits import ClientLimits, too_many_conversations, too_many_messages
+from bot.security.clients import client_key
+from bot.security.login_throttle import LoginThrottle
+from bot.security.rate_limit import SlidingWindowLimiter
 from bot.settings import Settings
 from bot.storage.conversations import (
     create_conversation,
@@ -29,6 +33,7 @@ from bot.storage.conversations import (
     list_messages,
     mark_delivery,
     token_matches,
+    went_idle,
 )
 from bot.storage.tables import Conversation, utc_now
 from bot.web.schemas import (
@@ -67,6 +72,8 @@ class GatewayServices:
     deliveries: dict[str, Delivery] = field(default_factory=dict)
     # Turns that outlive the request or socket that started them.
     background: set[asyncio.Task[None]] = field(default_factory=set)
+    # Per-client limits on new conversations and messages, shared by every channel.
+    limits: ClientLimits = field(init=False)
 
     @property
     def idle_after(self) -> timedelta:
@@ -79,6 +86,9 @@ class GatewayServices:
     def __post_init__(self) -> None:
         # The same counter the handoff router uses would do; this one is for the routes.
         self._incidents = ActiveIncidents(self.settings)
+        self.limits = ClientLimits.from_settings(self.settings)
+        # Failed console sign-ins, and how many password hashes run at once.
+        self.login_throttle = LoginThrottle.from_settings(self.settings)
 
     async def resume_engine(self, conversation_id: str, outcome: str) -> None:
         """Tells the engine now if it can; otherwise the relay does before the next message."""
@@ -147,8 +157,7 @@ def _close_if_idle(
         if conversation is None or conversation.closed_at is not None:
             return True
         now = utc_now()
-        with_person = conversation.state in ("queued", "agent")
-        if with_person or now - conversation.last_activity_at < idle_after:
+        if not went_idle(session, conversation, idle_after=idle_after, now=now):
             return False
         conversation.closed_at = now
         conversation.close_reason = "idle"
@@ -164,8 +173,20 @@ def _mark_returned(session_factory: sessionmaker[Session], *, message_ids: list[
 AuthorizedConversation = Annotated[Conversation, Depends(authorized_conversation)]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorDetail} for code in (401, 403, 404, 409, 422)
+    code: {"model": ErrorDetail} for code in (401, 403, 404, 409, 422, 429)
 }
+
+
+def within_limit(limiter: SlidingWindowLimiter, key: str, describe: Callable[[str], str]) -> None:
+    """Counts one event for the client, or refuses it with 429 and the honest wait."""
+    verdict = limiter.hit(key)
+    if not verdict.allowed:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            describe(verdict.retry_after_header),
+            headers={"Retry-After": verdict.retry_after_header},
+        )
+
 
 health_router = APIRouter()
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
@@ -182,24 +203,33 @@ def healthz(session: SessionDep, response: Response) -> Health:
     return Health(status="ok")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
-def start_conversation(session: SessionDep) -> ConversationCreated:
-    conversation, token = create_conversation(session, channel="api")
+@router.post("", status_code=status.HTTP_201_CREATED, responses={429: {"model": ErrorDetail}})
+def start_conversation(
+    request: Request, session: SessionDep, services: ServicesDep
+) -> ConversationCreated:
+    client = client_key(request)
+    within_limit(services.limits.conversations, client, too_many_conversations)
+    conversation, token = create_conversation(session, channel="api", client_key=client)
     session.commit()
     return ConversationCreated(id=conversation.id, token=token)
 
 
 @router.post("/{conversation_id}/messages", responses=_ERRORS)
 async def send_message(
-    body: CustomerMessage, conversation: AuthorizedConversation, services: ServicesDep
+    request: Request,
+    body: CustomerMessage,
+    conversation: AuthorizedConversation,
+    services: ServicesDep,
 ) -> Replies:
     """Answers with the bot's replies, or an apology if the engine is down (still 200).
 
     A conversation idle for longer than the configured time is closed: 409, start anew.
+    Too many messages from one client: 429 with Retry-After, and nothing is stored.
     """
     reason = invalid_text_reason(body.text, max_chars=services.settings.max_message_chars)
     if reason is not None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, reason)
+    within_limit(services.limits.messages, client_key(request), too_many_messages)
     closed = await asyncio.to_thread(
         _close_if_idle,
         services.session_factory,

@@ -19,16 +19,14 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.channels.delivery import NoPush
 from bot.channels.engine import ConversationEngine
 from bot.channels.rasa_client import RasaEngine
 from bot.channels.relay import Relay
 from bot.channels.replay import Replayer
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram import WEBHOOK_PATH, TelegramChannel
 from bot.channels.webchat import WebChatHub
 from bot.handoff.announcer import QueueAnnouncer
 from bot.handoff.console_hub import ConsoleHub
@@ -38,6 +36,7 @@ from bot.settings import Settings, get_settings, handoff_policy
 from bot.storage.db import make_engine, make_session_factory
 from bot.storage.migrate import upgrade
 from bot.web.api import GatewayServices, health_router, router
+from bot.web.body_limits import BodySizeLimit, gateway_body_limits
 from bot.web.console import console_page_router, console_router
 from bot.web.pages import pages_router, static_files
 from bot.web.security_headers import SecurityHeaders
@@ -46,75 +45,6 @@ from bot.web.telegram_webhook import telegram_router
 logger = logging.getLogger(__name__)
 
 BODY_SHAPE = 'body must be JSON like {"text": "..."}'
-
-
-def max_body_bytes(settings: Settings) -> int:
-    """Room for the longest allowed text even if every character comes as a 12-byte
-    JSON escape pair; anything bigger is refused before it is read into memory."""
-    return settings.max_message_chars * 12 + 1024
-
-
-def too_large_detail(settings: Settings) -> str:
-    return (
-        f"body is larger than {max_body_bytes(settings)} bytes; "
-        f"text may have at most {settings.max_message_chars} characters"
-    )
-
-
-class BodySizeLimit:
-    """Reads at most `max_bytes` of a request body under `path_prefix`, refusing more with
-    the API's JSON 422 before it is held in memory.
-
-    FastAPI's own `max_body_size` answers in plain text with 413, unlike every other
-    error of this API, which answers 422 for any body it will not process. The prefix
-    leaves room for later routes with other limits (photo uploads, say).
-    """
-
-    def __init__(self, app: ASGIApp, *, path_prefix: str, max_bytes: int, detail: str) -> None:
-        self.app = app
-        self.path_prefix = path_prefix
-        self.max_bytes = max_bytes
-        self.detail = detail
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.path_prefix):
-            await self.app(scope, receive, send)
-            return
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        size = 0
-        more_body = True
-        while more_body:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away before sending its body
-            chunk: bytes = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(scope, receive, send)
-                return
-            chunks.append(chunk)
-            more_body = message.get("more_body", False)
-        body = b"".join(chunks)
-        body_delivered = False
-
-        async def replay_body() -> Message:
-            nonlocal body_delivered
-            if body_delivered:
-                return await receive()
-            body_delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay_body, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        refusal = JSONResponse(
-            {"detail": self.detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
-        )
-        await refusal(scope, receive, send)
 
 
 def describe_validation_errors(errors: Sequence[Any]) -> str:
@@ -235,6 +165,7 @@ def _start_telegram(settings: Settings, services: GatewayServices) -> TelegramCh
         relay=services.relay,
         session_factory=services.session_factory,
         idle_after=services.idle_after,
+        limits=services.limits,
     )
     services.deliveries["telegram"] = telegram
     services.background.add(
@@ -308,11 +239,11 @@ def create_app(
     _install_error_handlers(app)
     app.add_middleware(
         BodySizeLimit,
-        path_prefix=router.prefix,
-        max_bytes=max_body_bytes(app_settings),
-        detail=too_large_detail(app_settings),
+        limits=gateway_body_limits(
+            app_settings, chat_prefix=router.prefix, telegram_path=WEBHOOK_PATH
+        ),
     )
-    app.add_middleware(SecurityHeaders, frame_ancestors=app_settings.webchat_frame_ancestors)
+    app.add_middleware(SecurityHeaders, framed_pages={"/": app_settings.webchat_frame_ancestors})
     app.include_router(health_router)
     app.include_router(router)
     app.include_router(pages_router)

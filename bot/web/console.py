@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Cookie, Depends, HTTPException, Response, WebSocket, status
+from fastapi import APIRouter, Cookie, Depends, HTTPException, Request, Response, WebSocket, status
 from fastapi.responses import FileResponse
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
-from starlette.websockets import WebSocketDisconnect
 
 from bot.channels.relay_store import StoredMessage
 from bot.handoff.agents import (
@@ -18,12 +18,17 @@ from bot.handoff.agents import (
     agent_for_token,
     authenticate,
     end_session,
+    live_session,
     set_status,
     start_session,
 )
 from bot.handoff.queue import HandoffConflict, close, get_handoff, hand_back, take
 from bot.handoff.texts import BACK_WITH_BOT_AFTER_AGENT, RATING_BUTTONS, RATING_QUESTION
-from bot.storage.conversations import add_message
+from bot.security.clients import client_key
+from bot.security.login_throttle import LoginRefused
+from bot.security.origins import origin_allowed
+from bot.settings import Settings
+from bot.storage.conversations import add_message, hash_token
 from bot.storage.tables import Agent, AgentNote, CallbackRequest, Handoff, utc_now
 from bot.web import console_views as views
 from bot.web.api import GatewayServices, ServicesDep
@@ -34,6 +39,7 @@ from bot.web.console_schemas import (
     CloseBody,
     HandBack,
     HandoffDetail,
+    KnowledgeQuery,
     Login,
     MessageOut,
     NoteOut,
@@ -46,6 +52,14 @@ from bot.web.pages import STATIC_DIR
 COOKIE = "shopdesk_agent"
 LOGIN_FAILED = "wrong username or password"
 NO_SESSION = "log in first (your session is missing or has expired)"
+SESSION_ENDED = "your session has ended; log in again"
+FOREIGN_ORIGIN = "this page may not open the console"
+KNOWLEDGE_QUERY = 'body must be JSON like {"q": "..."}, with 1 to 500 characters in q'
+# WebSocket close codes: like HTTP's 401 and 403.
+CLOSE_NO_SESSION = 4401
+CLOSE_FOREIGN_ORIGIN = 4403
+# How often an open console's session is read again, for sign-outs on other gateways.
+SESSION_RECHECK_SECONDS = 60.0
 
 console_page_router = APIRouter(include_in_schema=False)
 console_router = APIRouter(prefix="/api/console", tags=["console"])
@@ -91,37 +105,84 @@ def _agent_out(services: GatewayServices, agent: Agent) -> AgentOut:
     )
 
 
-@console_router.post("/login", responses={401: {"description": LOGIN_FAILED}})
-def login(body: Login, response: Response, services: ServicesDep) -> AgentOut:
+def _secure_cookie(settings: Settings, request: Request) -> bool:
+    if settings.cookie_secure == "auto":
+        return request.url.scheme == "https"
+    return settings.cookie_secure == "always"
+
+
+def _sign_in(services: GatewayServices, body: Login) -> tuple[Agent, str] | None:
     with services.session_factory.begin() as session:
         agent = authenticate(session, username=body.username, password=body.password)
         if agent is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, LOGIN_FAILED)
+            return None
         lifetime = timedelta(hours=services.settings.agent_session_hours)
         token = start_session(session, agent_id=agent.id, lifetime=lifetime)
         session.flush()
         session.expunge(agent)
+        return agent, token
+
+
+_LOGIN_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": LOGIN_FAILED},
+    429: {"description": "too many failed sign-ins for this name or from this client"},
+    503: {"description": "too many sign-ins being checked at once"},
+}
+
+
+@console_router.post("/login", responses=_LOGIN_ERRORS)
+async def login(
+    body: Login, request: Request, response: Response, services: ServicesDep
+) -> AgentOut:
+    """Throttled before the password is hashed (bot/security/login_throttle.py)."""
+    try:
+        signed_in = await services.login_throttle.attempt(
+            username=body.username,
+            client=client_key(request),
+            check=lambda: _sign_in(services, body),
+        )
+    except LoginRefused as refusal:
+        raise HTTPException(
+            refusal.status_code, refusal.detail, headers={"Retry-After": refusal.retry_after_header}
+        ) from None
+    if signed_in is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, LOGIN_FAILED)
+    agent, token = signed_in
     response.set_cookie(
         COOKIE,
         token,
-        max_age=int(lifetime.total_seconds()),
+        max_age=int(services.settings.agent_session_hours * 3600),
         httponly=True,
+        secure=_secure_cookie(services.settings, request),
         samesite="strict",
         path="/",
     )
-    return _agent_out(services, agent)
+    return await asyncio.to_thread(_agent_out, services, agent)
 
 
 @console_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(
+async def logout(
     agent: AgentDep,
+    request: Request,
     response: Response,
     services: ServicesDep,
     shopdesk_agent: Annotated[str | None, Cookie()] = None,
 ) -> None:
-    with services.session_factory.begin() as session:
-        end_session(session, token=shopdesk_agent or "")
-    response.delete_cookie(COOKIE, path="/")
+    """Also closes the consoles this session has open, so they hear nothing more."""
+
+    def end() -> str:
+        with services.session_factory.begin() as session:
+            return end_session(session, token=shopdesk_agent or "")
+
+    ended = await asyncio.to_thread(end)
+    await services.console.close_session(ended, code=CLOSE_NO_SESSION, reason=SESSION_ENDED)
+    response.delete_cookie(
+        COOKIE,
+        path="/",
+        secure=_secure_cookie(services.settings, request),
+        httponly=True,
+        samesite="strict",
+    )
 
 
 @console_router.get("/me")
@@ -298,30 +359,86 @@ def callback_done(callback_id: int, agent: AgentDep, services: ServicesDep) -> C
         )
 
 
-@console_router.get("/knowledge")
-async def knowledge(q: str, agent: AgentDep, services: ServicesDep) -> list[ArticleOut]:
-    if not q.strip() or len(q) > 500:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "q needs 1 to 500 characters")
+async def knowledge_query(request: Request) -> str:
+    """Read by hand for a sentence that names q: the app's validation message is about
+    the chat API's {"text"}."""
+    try:
+        body = KnowledgeQuery.model_validate_json(await request.body())
+    except ValidationError:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, KNOWLEDGE_QUERY) from None
+    if not body.q.strip():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, KNOWLEDGE_QUERY)
+    return body.q
+
+
+@console_router.post(
+    "/knowledge",
+    responses={422: {"description": KNOWLEDGE_QUERY}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": KnowledgeQuery.model_json_schema()}},
+        }
+    },
+)
+async def knowledge(
+    agent: AgentDep, q: Annotated[str, Depends(knowledge_query)], services: ServicesDep
+) -> list[ArticleOut]:
+    """A POST, so that what the agent searches for (often the customer's words) stays out
+    of URLs and so out of access logs and proxies."""
     hits = await services.search_articles(q)
     return [ArticleOut(id=hit.id, title=hit.title, answer=hit.answer) for hit in hits]
 
 
+def _live(services: GatewayServices, token_hash: str) -> datetime | None:
+    """When the session ends, or None if it has."""
+    with services.session_factory() as session:
+        row = live_session(session, token_hash=token_hash)
+        return None if row is None else row.expires_at
+
+
 @console_page_router.websocket("/ws/console")
 async def console_socket(websocket: WebSocket) -> None:
-    """The cookie is checked before anything is sent."""
+    """Refused before it opens for another site's page (the browser would send the
+    agent's cookie along) and without a live session; closed at sign-out and when the
+    session expires, so that it never streams customers' messages past either."""
     services: GatewayServices = websocket.app.state.services
-    if _agent_for(services, websocket.cookies.get(COOKIE)) is None:
-        await websocket.close(code=4401, reason=NO_SESSION)
+    if not origin_allowed(
+        websocket.headers.get("origin"),
+        host=websocket.headers.get("host"),
+        allowed=services.settings.console_allowed_origins,
+    ):
+        await websocket.close(code=CLOSE_FOREIGN_ORIGIN, reason=FOREIGN_ORIGIN)
+        return
+    token = websocket.cookies.get(COOKIE)
+    token_hash = hash_token(token) if token else None
+    expires_at = await asyncio.to_thread(_live, services, token_hash) if token_hash else None
+    if token_hash is None or expires_at is None:
+        await websocket.close(code=CLOSE_NO_SESSION, reason=NO_SESSION)
         return
     await websocket.accept()
-    services.console.add(websocket)
+    services.console.add(websocket, session=token_hash, expires_at=expires_at)
+    listening = asyncio.create_task(_until_gone(websocket))
     try:
-        while True:
-            await websocket.receive_text()  # the console only listens; pings keep it open
-    except WebSocketDisconnect:
-        pass
+        while expires_at is not None:
+            until_expiry = (expires_at - utc_now()).total_seconds()
+            wait = max(0.0, min(until_expiry, SESSION_RECHECK_SECONDS))
+            done, _ = await asyncio.wait({listening}, timeout=wait)
+            if done:
+                return
+            expires_at = await asyncio.to_thread(_live, services, token_hash)
+            if expires_at is not None:
+                services.console.extend(websocket, expires_at=expires_at)
+        await services.console.close(websocket, code=CLOSE_NO_SESSION, reason=SESSION_ENDED)
     finally:
+        listening.cancel()
         services.console.remove(websocket)
+
+
+async def _until_gone(websocket: WebSocket) -> None:
+    """The console only listens; what it sends (pings) is read and dropped."""
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
 
 
 async def _tell_customer(

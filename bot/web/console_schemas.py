@@ -27,6 +27,10 @@ class TextBody(_Strict):
     text: StrictStr = Field(min_length=1, max_length=4000)
 
 
+class KnowledgeQuery(_Strict):
+    q: StrictStr = Field(min_length=1, max_length=500)
+
+
 class HandBack(_Strict):
     note: StrictStr | None = Field(default=None, max_length=1000)
 

@@ -47,5 +47,6 @@ async def webchat_socket(websocket: WebSocket) -> None:
         idle_after=services.idle_after,
         max_chars=services.settings.max_message_chars,
         tasks=services.background,
+        limits=services.limits,
     )
     await session.serve()

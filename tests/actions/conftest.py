@@ -12,6 +12,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import services
 from bot.domain.order_desk import OrderDesk
 from bot.domain.orders import (
     Customer,
@@ -22,6 +23,10 @@ from bot.domain.orders import (
     Shipment,
     TrackingEvent,
 )
+from bot.domain.proof_limits import ProofPolicy
+from bot.security.proof_guard import ProofGuard
+from bot.storage.db import make_engine, make_session_factory
+from bot.storage.tables import Base, ProofAttempt
 from tests.support.memory_shop import MemoryShop
 
 TODAY = date(2026, 11, 20)
@@ -61,6 +66,16 @@ class InMemoryShop(MemoryShop):
 
 def lookup_over(shop: InMemoryShop, *, timeout: float = 2.0) -> OrderDesk:
     return OrderDesk(orders=shop, logistics=shop, timeout_seconds=timeout)
+
+
+@pytest.fixture(autouse=True)
+def proof_guard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ProofGuard:
+    """The real guard over a throwaway SQLite file, so no action test touches var/."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'shopdesk.db'}")
+    Base.metadata.create_all(engine, tables=[ProofAttempt.__table__])  # type: ignore[list-item]
+    guard = ProofGuard(make_session_factory(engine), ProofPolicy())
+    monkeypatch.setattr(services, "proof_guard", lambda: guard)
+    return guard
 
 
 @pytest.fixture(scope="session")

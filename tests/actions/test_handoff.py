@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,8 +16,6 @@ from bot.domain.incidents import Incident, IncidentKind
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.texts import CARRY_ON, KEEP_WAITING, LEAVE_MESSAGE, STILL_NEED_PERSON
 from bot.storage.conversations import create_conversation
-from bot.storage.db import make_engine, make_session_factory
-from bot.storage.migrate import upgrade
 from bot.storage.tables import Conversation, Handoff
 from tests.actions.conftest import CUSTOMER, InMemoryShop, lookup_over
 
@@ -32,14 +29,6 @@ OUTAGE = Incident(
     carriers=("SF Express",),
     expected_recovery=datetime.now(UTC) + timedelta(days=2),
 )
-
-
-@pytest.fixture
-def session_factory(database_url: str) -> Iterator[sessionmaker[Session]]:
-    upgrade(database_url, schema="shopdesk")
-    engine = make_engine(database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture

@@ -127,6 +127,72 @@ async def test_fifth_failure_locks_the_form_without_another_retry_prompt(domain)
     assert said == []
 
 
+async def test_failures_in_other_conversations_lock_the_order_even_for_the_right_proof(domain):
+    for conversation in range(5):
+        wrong = form_tracker(
+            slots={"order_number": "100245"},
+            new_slots={"order_contact": "0000"},
+            metadata={"client": f"ip:198.51.100.{conversation}"},
+        )
+        await _validate(wrong, domain)
+    right = form_tracker(
+        slots={"order_number": "100245"},
+        new_slots={"order_contact": RIGHT_DIGITS},
+        metadata={"client": "ip:203.0.113.5"},
+    )
+
+    slots, dispatcher = await _run_validation(right, domain)
+
+    said = responses(dispatcher)
+    assert "verified_orders" not in slots and signals(dispatcher) == []
+    assert "For your security I can't check that order right now" in said[0]
+    assert "about 15 minutes" in said[0] and "ask me for a person" in said[0]
+    assert slots["lookup_unavailable"] is True and slots["requested_slot"] is None
+
+
+async def test_a_locked_order_that_exists_and_one_that_does_not_read_the_same(domain):
+    for number in ("100245", "109999"):
+        for _ in range(5):
+            await _validate(
+                form_tracker(slots={"order_number": number}, new_slots={"order_contact": "0000"}),
+                domain,
+            )
+
+    _, said_real = await _validate(
+        form_tracker(slots={"order_number": "100245"}, new_slots={"order_contact": "0000"}), domain
+    )
+    _, said_unknown = await _validate(
+        form_tracker(slots={"order_number": "109999"}, new_slots={"order_contact": "0000"}), domain
+    )
+
+    assert said_real == said_unknown
+
+
+async def test_a_client_walking_order_numbers_is_refused_for_any_order(domain):
+    walker = {"client": "ip:203.0.113.66"}
+    for number in range(100100, 100110):
+        await _validate(
+            form_tracker(
+                slots={"order_number": str(number)},
+                new_slots={"order_contact": "0000"},
+                metadata=walker,
+            ),
+            domain,
+        )
+
+    slots, said = await _validate(
+        form_tracker(
+            slots={"order_number": "100245"},
+            new_slots={"order_contact": RIGHT_DIGITS},
+            metadata=walker,
+        ),
+        domain,
+    )
+
+    assert "tried from here" in said[0]
+    assert "verified_orders" not in slots
+
+
 async def test_a_verified_order_is_not_asked_for_proof_again(domain):
     tracker = form_tracker(
         slots={"verified_orders": ["100245"]}, new_slots={"order_number": "order 100245"}

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.support.fake_telegram import FakeTelegram
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import LOOPBACK_CROWD_LIMITS, Stack, running_stack
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +22,7 @@ def telegram() -> Iterator[FakeTelegram]:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, telegram: FakeTelegram) -> Iterator[Stack]:
     telegram_env = {
+        **LOOPBACK_CROWD_LIMITS,
         "TELEGRAM_TOKEN": telegram.token,
         "TELEGRAM_WEBHOOK_URL": "",
         "SHOPDESK_TELEGRAM_API_URL": telegram.base_url,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from bot.domain.claims import OPEN_CLAIM_STATUSES
 from bot.domain.clock import shop_now
+from bot.storage.shop_tables import ShopQualityClaim
 from tests.conversations.conftest import Chat, OrderPicker, verify
 from tests.support.stack import Stack
 
@@ -17,6 +21,35 @@ def _delivered_within(order: dict[str, Any], days: float) -> bool:
     if not order["delivered_at"]:
         return False
     return shop_now() - datetime.fromisoformat(order["delivered_at"]) < timedelta(days=days)
+
+
+def _with_claims_in_progress(stack: Stack) -> set[str]:
+    """Orders the demo seed already has a claim in progress for: reporting their items
+    again finds that claim instead of opening one."""
+    engine = sa.create_engine(stack.shop_database_url)
+    try:
+        with engine.connect() as connection:
+            return set(
+                connection.scalars(
+                    sa.select(ShopQualityClaim.order_number).where(
+                        ShopQualityClaim.status.in_(sorted(OPEN_CLAIM_STATUSES))
+                    )
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def _fresh_to_claim_for(orders: OrderPicker, stack: Stack) -> dict[str, Any]:
+    busy = _with_claims_in_progress(stack)
+    return orders.take(
+        lambda o: (
+            o["status"] == "delivered"
+            and bool({"fresh", "chilled"} & set(o["goods"]))
+            and _delivered_within(o, 1.5)
+            and o["order_number"] not in busy
+        )
+    )
 
 
 def test_incident_caused_delay_gives_the_note_new_estimate_and_compensation(
@@ -191,15 +224,9 @@ def test_refund_status_reports_existing_refunds(chat: Chat, orders: OrderPicker)
 
 
 def test_damaged_fresh_item_opens_a_quality_claim_with_a_refund(
-    chat: Chat, orders: OrderPicker
+    chat: Chat, orders: OrderPicker, stack: Stack
 ) -> None:
-    fresh = orders.take(
-        lambda o: (
-            o["status"] == "delivered"
-            and bool({"fresh", "chilled"} & set(o["goods"]))
-            and _delivered_within(o, 1.5)
-        )
-    )
+    fresh = _fresh_to_claim_for(orders, stack)
 
     asked = verify(chat, "some of my food arrived spoiled, order", fresh)
     assert "What happened" in asked
@@ -209,6 +236,22 @@ def test_damaged_fresh_item_opens_a_quality_claim_with_a_refund(
     done = chat.say("refund")
 
     assert "quality claim QC-" in done and "a refund of CNY" in done
+
+
+def test_reporting_the_same_damage_again_names_the_claim_already_open(
+    chat: Chat, orders: OrderPicker, stack: Stack
+) -> None:
+    fresh = _fresh_to_claim_for(orders, stack)
+    verify(chat, "some of my food arrived spoiled, order", fresh)
+    chat.say("the strawberries were mouldy when I opened the box")
+    done = chat.say("a replacement please")
+    filed = re.search(r"quality claim (QC-[0-9-]+)", done)
+    assert filed is not None, done
+
+    again = chat.say(f"some of my food arrived spoiled, order {fresh['order_number']}")
+
+    assert f"Quality claim {filed.group(1)} is already open for" in again
+    assert "What happened" not in again
 
 
 def test_policy_question_is_answered_from_the_knowledge_base(chat: Chat) -> None:

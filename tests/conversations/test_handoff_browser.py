@@ -193,11 +193,15 @@ def test_the_agent_notes_quotes_an_article_and_closes_with_a_resolution(
     agent.locator("#note-add").click()
     expect(agent.locator("#notes .note .text")).to_have_text([note])
 
+    urls: list[str] = []
+    agent.on("request", lambda request: urls.append(request.url))
     agent.locator("#kb-query").fill("when will my card refund arrive")
     agent.locator("#kb-search").click()
     article = agent.locator(".kb-result").first
     # The gateway loads the sentence encoder at its first search: longer than expect's 5 s.
     expect(article).to_have_attribute("data-id", "refund-timeline", timeout=TIMEOUT_MS)
+    assert any(url.endswith("/api/console/knowledge") for url in urls)
+    assert not [url for url in urls if "refund" in url]  # the query went in the body
     answer = article.locator(".kb-answer").text_content() or ""
     article.locator(".kb-use").click()
     expect(agent.locator("#reply-input")).to_have_value(answer)  # to edit, not sent yet

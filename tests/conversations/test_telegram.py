@@ -4,6 +4,7 @@ engine and actions, and a fake Bot API on loopback in place of Telegram's server
 from __future__ import annotations
 
 import itertools
+import time
 from collections import Counter
 from typing import Any
 
@@ -14,6 +15,7 @@ from tests.support.fake_telegram import FakeTelegram, SentMessage
 from tests.support.stack import Stack
 
 _chat_ids = itertools.count(880_001)
+_group_ids = itertools.count(-1_880_001, -1)
 
 
 class TelegramCustomer:
@@ -60,6 +62,19 @@ def _stored_inbound(stack: Stack) -> Counter[str]:
         counted = Counter(str(text) for text in texts)
     engine.dispose()
     return counted
+
+
+def _accounts(stack: Stack, external_ids: list[int]) -> set[str]:
+    """Which of these Telegram ids have an account (and so conversations) in Shopdesk."""
+    engine = sa.create_engine(stack.database_url)
+    with engine.connect() as db:
+        found = db.execute(
+            sa.text("SELECT external_id FROM channel_accounts WHERE channel = 'telegram'")
+        ).scalars()
+        wanted = {str(external_id) for external_id in external_ids}
+        present = {str(external_id) for external_id in found} & wanted
+    engine.dispose()
+    return present
 
 
 def test_an_order_status_conversation_with_a_button_a_resent_update_and_a_429(
@@ -119,3 +134,26 @@ def test_a_linked_account_is_not_asked_again_for_its_own_orders_only(
     assert "last four digits" not in _text(own)
     assert "last four digits" in _text(foreign)
     assert stranger["customer_name"] not in _text(foreign)
+
+
+def test_in_a_group_the_bot_serves_nobody_and_a_members_proof_links_no_one(
+    stack: Stack, telegram: FakeTelegram, orders: OrderPicker
+) -> None:
+    order = orders.take(lambda o: o["status"] == "in_transit" and bool(o["tracking_number"]))
+    group = next(_group_ids)
+    member, other = TelegramCustomer(telegram), TelegramCustomer(telegram)
+    asking = f"where is my order {order['order_number']}"
+
+    telegram.push_update(telegram.text_update(group, asking, user_id=member.chat_id))
+    [notice] = telegram.wait_for_messages(group, 1, timeout=60)
+    telegram.push_update(telegram.text_update(group, order["email"], user_id=member.chat_id))
+    telegram.push_update(telegram.text_update(group, asking, user_id=other.chat_id))
+    in_private = other.say(asking)
+    time.sleep(1)  # the group's updates are handled alongside, and answer nothing
+
+    assert "private chat" in notice.text
+    assert [m.text for m in telegram.sent_messages(group)] == [notice.text]
+    assert "last four digits" in _text(in_private)
+    assert order["tracking_number"] not in _text(in_private)
+    # Nothing was taken in from the group: no account for it or for the member there.
+    assert _accounts(stack, [group, member.chat_id, other.chat_id]) == {str(other.chat_id)}

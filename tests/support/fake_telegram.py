@@ -14,6 +14,7 @@ The checks and their error answers are in tests/support/bot_api_rules.py.
         bot = Bot("123:ABC", base_url=telegram.base_url)  # python-telegram-bot's real Bot
         telegram.push_update(telegram.text_update(42, "hello"))  # for the bot's getUpdates
         telegram.wait_for_messages(42, 1)  # what the bot sent to chat 42
+        telegram.text_update(-100, "hi all", user_id=42)  # member 42 writing in group -100
 
 Methods: getMe, getUpdates, setWebhook, deleteWebhook, getWebhookInfo, sendMessage,
 editMessageText, editMessageReplyMarkup, answerCallbackQuery, sendChatAction; others
@@ -38,7 +39,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, Literal, Self
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -61,6 +62,8 @@ from tests.support.bot_api_rules import (
     utf16_length,
 )
 from tests.support.ports import free_port
+
+ChatType = Literal["private", "group", "supergroup"]
 
 
 @dataclass(frozen=True)
@@ -205,14 +208,24 @@ class FakeTelegram:
         return update_id
 
     def text_update(
-        self, chat_id: int, text: str, *, user_id: int | None = None, first_name: str = "Test"
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        user_id: int | None = None,
+        first_name: str = "Test",
+        chat_type: ChatType | None = None,
     ) -> JSONDict:
-        """A text message from a user in their private chat with the bot (no update_id)."""
+        """A text message from a user to the bot (no update_id): in their private chat by
+        default, or by member `user_id` in a group or supergroup (a negative `chat_id`)."""
         user = {"id": chat_id if user_id is None else user_id, "is_bot": False}
+        chat = self._chat(chat_id, chat_type)
+        if chat["type"] == "private":
+            chat["first_name"] = first_name
         message: JSONDict = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private", "first_name": first_name},
+            "chat": chat,
             "from": user | {"first_name": first_name, "language_code": "en"},
             "text": text,
         }
@@ -224,9 +237,11 @@ class FakeTelegram:
     def callback_update(
         self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None
     ) -> JSONDict:
-        """A user pressing a button with `data` on the bot's message (no update_id)."""
+        """A user pressing a button with `data` on the bot's message (no update_id); its query
+        may be answered whether the update is fetched by getUpdates or posted to a webhook."""
         callback_id = f"{self.bot_id}{next(self._callback_numbers):08d}"
         with self._lock:
+            self._callback_ids.add(callback_id)
             unknown = {"message_id": message_id, "date": 0, "chat": self._chat(chat_id)}
             message = copy.deepcopy(self._messages.get((chat_id, message_id))) or unknown
         user = {"id": chat_id if user_id is None else user_id, "is_bot": False}
@@ -336,10 +351,12 @@ class FakeTelegram:
         return JSONResponse({"ok": True, "result": result})
 
     @staticmethod
-    def _chat(chat_id: int) -> JSONDict:
-        if chat_id > 0:
-            return {"id": chat_id, "type": "private", "first_name": "Test"}
-        return {"id": chat_id, "type": "group", "title": "Test group"}
+    def _chat(chat_id: int, chat_type: ChatType | None = None) -> JSONDict:
+        """A private chat for a positive id, a group for a negative one, unless told."""
+        kind = chat_type or ("private" if chat_id > 0 else "group")
+        if kind == "private":
+            return {"id": chat_id, "type": kind, "first_name": "Test"}
+        return {"id": chat_id, "type": kind, "title": f"Test {kind}"}
 
     @staticmethod
     def _chat_id(params: JSONDict) -> int:

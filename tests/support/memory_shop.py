@@ -17,6 +17,7 @@ from bot.domain.aftersales import (
     ReturnKind,
     ReturnRequest,
 )
+from bot.domain.claims import OPEN_CLAIM_STATUSES
 from bot.domain.incidents import Incident
 from bot.domain.orders import Order, OrderStatus, Shipment
 
@@ -126,6 +127,13 @@ class MemoryShop:
     async def create_quality_claim(
         self, order_number: str, *, description: str, resolution: Resolution, skus: tuple[str, ...]
     ) -> QualityClaim:
+        """Like the SQL adapter: one claim in progress per item."""
+        taken = sorted(
+            {sku for c in self.claims if c.status in OPEN_CLAIM_STATUSES for sku in c.skus}
+            & set(skus)
+        )
+        if taken:
+            raise OrderConflict(f"a quality claim is already open for {', '.join(taken)}")
         claim = QualityClaim(
             f"QC-2026-{len(self.claims) + 1:06d}",
             order_number,
@@ -136,3 +144,6 @@ class MemoryShop:
         )
         self.claims.append(claim)
         return await self._answer(claim)
+
+    async def list_quality_claims(self, order_number: str) -> list[QualityClaim]:
+        return await self._answer(list(self.claims))

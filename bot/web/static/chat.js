@@ -35,7 +35,7 @@
   const state = {
     socket: null,
     welcomed: false, // hello answered on the current socket: messages may be sent
-    retries: 0, retryTimer: 0,
+    retries: 0, retryTimer: 0, retryAfterMs: 0,
     conversationId: null,
     lastSeen: 0, // highest message id shown in this conversation (memory only)
     lastReplyId: 0, // highest bot/agent/system id shown, for `delivered`
@@ -115,8 +115,11 @@
     const base = FIRST_RETRY_MS * 2 ** Math.min(state.retries, 10);
     state.retries += 1;
     setConnection("closed");
-    // Jitter, so that pages cut off together do not all come back at the same instant.
-    const delay = Math.min(MAX_RETRY_MS, base * (0.75 + Math.random() * 0.5));
+    // Jitter, so that pages cut off together do not all come back at the same instant;
+    // never sooner than the server asked (a rate-limited new chat).
+    const backoff = Math.min(MAX_RETRY_MS, base * (0.75 + Math.random() * 0.5));
+    const delay = Math.max(backoff, state.retryAfterMs);
+    state.retryAfterMs = 0;
     clearTimeout(state.retryTimer);
     state.retryTimer = setTimeout(connect, delay);
   }
@@ -228,9 +231,27 @@
     } else if (frame.code === "hello_required") {
       state.welcomed = false;
       sendHello();
+    } else if (frame.code === "rate_limited") {
+      onRateLimited(frame, detail);
     } else {
       showNotice(detail);
     }
+  }
+
+  // Too fast: nothing was stored. A message stays in the outbox and goes again after the
+  // wait the server gave; a refused new chat reconnects after it.
+  function onRateLimited(frame, detail) {
+    const waitMs = 1000 * (Number.isInteger(frame.retry_after) && frame.retry_after > 0 ? frame.retry_after : 5);
+    showNotice(detail);
+    if (typeof frame.client_id !== "string") {
+      state.retryAfterMs = waitMs;
+      return;
+    }
+    const clientId = frame.client_id;
+    setTimeout(() => {
+      const item = readOutbox().find((entry) => entry.client_id === clientId);
+      if (item && state.welcomed) sendFrame({ type: "message", client_id: item.client_id, text: item.text });
+    }, waitMs);
   }
 
   // ---- Rendering. Every piece of text goes in with textContent.

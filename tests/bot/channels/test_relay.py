@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -20,21 +19,11 @@ from bot.channels.relay import (
 )
 from bot.storage.accounts import current_conversation, get_or_create_account
 from bot.storage.conversations import create_conversation, list_messages
-from bot.storage.db import make_engine, make_session_factory
-from bot.storage.migrate import upgrade
 from bot.storage.tables import Button, ChannelAccount
 from tests.support.engines import EngineCall, ScriptedEngine
 
 _THIRTY_MINUTES = timedelta(minutes=30)
 PERSONAL_TEXT = "my phone is 13800001234, mail li.wei@example.com"
-
-
-@pytest.fixture
-def session_factory(database_url: str) -> Iterator[sessionmaker[Session]]:
-    upgrade(database_url, schema="shopdesk")
-    engine = make_engine(database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 def _new_conversation(session_factory: sessionmaker[Session]) -> str:

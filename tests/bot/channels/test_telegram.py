@@ -22,12 +22,12 @@ from bot.channels.telegram_text import HELP_TEXT
 from bot.domain.handoff import HandoffPolicy, HandoffReason
 from bot.handoff.agents import add_agent
 from bot.handoff.desk import HandoffDesk, HandoffRequest
-from bot.settings import Settings
 from bot.storage.db import make_engine, make_session_factory
 from bot.storage.tables import Conversation
 from bot.web.app import create_app
 from tests.support.engines import ScriptedEngine
 from tests.support.fake_telegram import FakeTelegram, SentMessage
+from tests.support.telegram_gateway import telegram_settings, wait_for
 
 CHAT = 7001
 CHOICES = [{"title": "Yes, go ahead", "payload": "yes"}, {"title": "No", "payload": "no"}]
@@ -53,42 +53,13 @@ def engine() -> ScriptedEngine:
     return ScriptedEngine(answer=answer)
 
 
-def _settings(database_url: str, telegram: FakeTelegram, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "engine_channel_token": SecretStr("t"),
-        "webchat_secret": SecretStr("w"),
-        "telegram_token": SecretStr(telegram.token),
-        "telegram_api_url": telegram.base_url,
-        "telegram_webhook_url": "",
-        "replay_interval_seconds": 0.1,
-        "telegram_resend_seconds": 0.5,
-    }
-    return Settings(**(values | overrides))
-
-
 @pytest.fixture
 def gateway(
     database_url: str, telegram: FakeTelegram, engine: ScriptedEngine
 ) -> Iterator[TestClient]:
-    with TestClient(create_app(_settings(database_url, telegram), engine=engine)) as client:
-        _wait_until_polling(telegram)
+    with TestClient(create_app(telegram_settings(database_url, telegram), engine=engine)) as client:
+        wait_for(lambda: telegram.calls("getUpdates"), "the gateway to poll the fake Bot API")
         yield client
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[sa.Connection]:
-    engine = sa.create_engine(database_url)
-    with engine.connect() as connection:
-        yield connection
-    engine.dispose()
-
-
-def _wait_until_polling(telegram: FakeTelegram, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not telegram.calls("getUpdates"):
-        assert time.monotonic() < deadline, "the gateway never polled the fake Bot API"
-        time.sleep(0.02)
 
 
 def _buttons(message: SentMessage) -> list[tuple[str, str]]:
@@ -278,7 +249,7 @@ def test_a_message_kept_while_the_engine_was_down_is_answered_in_the_chat_later(
 def test_the_webhook_takes_only_updates_carrying_the_secret(
     database_url: str, telegram: FakeTelegram, engine: ScriptedEngine, db: sa.Connection
 ) -> None:
-    settings = _settings(database_url, telegram, telegram_webhook_url=WEBHOOK_URL)
+    settings = telegram_settings(database_url, telegram, telegram_webhook_url=WEBHOOK_URL)
     with TestClient(create_app(settings, engine=engine)) as client:
         deadline = time.monotonic() + 15
         while not telegram.calls("setWebhook") and time.monotonic() < deadline:
@@ -309,7 +280,7 @@ def test_the_webhook_takes_only_updates_carrying_the_secret(
 def test_without_a_token_the_channel_does_not_start(
     database_url: str, telegram: FakeTelegram, engine: ScriptedEngine
 ) -> None:
-    settings = _settings(database_url, telegram, telegram_token=SecretStr(""))
+    settings = telegram_settings(database_url, telegram, telegram_token=SecretStr(""))
     with TestClient(create_app(settings, engine=engine)) as client:
         time.sleep(0.5)
         webhook = client.post("/telegram/webhook", json={"update_id": 1})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,14 +38,6 @@ def client(database_url: str, engine: ScriptedEngine) -> Iterator[TestClient]:
     )
     with TestClient(create_app(settings, engine=engine)) as client:
         yield client
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[sa.Connection]:
-    engine = sa.create_engine(database_url)
-    with engine.connect() as connection:
-        yield connection
-    engine.dispose()
 
 
 def _receive_until(socket: WebSocketTestSession, kind: str, **match: Any) -> list[dict[str, Any]]:
@@ -295,3 +288,51 @@ def test_a_kept_message_is_answered_on_the_open_page_when_the_engine_returns(
     assert _bot_texts(first) == [ENGINE_DOWN_REPLY]
     assert [f["message"]["sender"] for f in first if f["type"] == "message"] == ["system"]
     assert _bot_texts(answer) == ["echo: hello?"]
+
+
+def _wait_until_answered(db: sa.Connection, text: str) -> None:
+    """Until the replayer has answered the kept message (it runs every 0.1 s here)."""
+    for _ in range(600):
+        db.rollback()
+        state = db.execute(
+            sa.text("SELECT delivery_state FROM messages WHERE text = :text"), {"text": text}
+        ).scalar()
+        if state == "processed":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the replayer never answered {text!r}")
+
+
+def _frames_until_pong(socket: WebSocketTestSession) -> list[dict[str, Any]]:
+    """What the page got for its hello: the server answers a ping only after all of it."""
+    socket.send_json({"type": "ping"})
+    return _receive_until(socket, "pong")
+
+
+def test_a_reply_to_a_message_kept_through_an_outage_longer_than_the_idle_time_reaches_the_page(
+    client: TestClient, engine: ScriptedEngine, db: sa.Connection
+) -> None:
+    engine.down = True
+    with client.websocket_connect("/ws/chat") as socket:
+        welcome = _hello(socket)
+        kept = _say(socket, "client-0001", "where is my parcel?")
+    # The outage lasts longer than the idle time, and the page comes back during it.
+    db.execute(
+        sa.text("UPDATE conversations SET last_activity_at = :t"),
+        {"t": datetime.now(UTC) - timedelta(hours=1)},
+    )
+    db.commit()
+    with client.websocket_connect("/ws/chat") as socket:
+        during = _hello(socket, session=welcome["session"])
+        _frames_until_pong(socket)
+
+    engine.down = False
+    _wait_until_answered(db, "where is my parcel?")
+    with client.websocket_connect("/ws/chat") as socket:
+        after = _hello(socket, session=welcome["session"])
+        history = _frames_until_pong(socket)
+
+    assert _bot_texts(kept) == [ENGINE_DOWN_REPLY]
+    assert _bot_texts(history) == [ENGINE_DOWN_REPLY, "echo: where is my parcel?"]
+    assert during["conversation_id"] == after["conversation_id"] == welcome["conversation_id"]
+    assert not [f for f in history if f["type"] == "conversation"]  # no "new conversation"

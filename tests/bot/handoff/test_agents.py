@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.handoff.agents import (
@@ -13,6 +14,7 @@ from bot.handoff.agents import (
     agent_for_token,
     authenticate,
     end_session,
+    live_session,
     start_session,
 )
 from bot.storage.tables import Agent, AgentSession, utc_now
@@ -93,3 +95,28 @@ def test_sessions_are_stored_hashed_expire_and_end(session_factory: sessionmaker
         end_session(session, token=token)
     with session_factory() as session:
         assert agent_for_token(session, token=token) is None
+
+
+def test_an_open_console_can_read_its_session_by_the_tokens_hash_alone(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """A console socket keeps the hash, not the cookie, to see whether its session lasts."""
+    agent_id = _add(session_factory)
+    with session_factory.begin() as session:
+        token = start_session(session, agent_id=agent_id, lifetime=timedelta(hours=8))
+        row = session.scalars(sa.select(AgentSession)).one()
+        token_hash, expires_at = row.token_hash, row.expires_at
+
+    with session_factory() as session:
+        live = live_session(session, token_hash=token_hash)
+        later = utc_now() + timedelta(hours=8, seconds=1)
+        expired = live_session(session, token_hash=token_hash, now=later)
+    with session_factory.begin() as session:
+        ended = end_session(session, token=token)
+    with session_factory() as session:
+        after_end = live_session(session, token_hash=token_hash)
+
+    assert live is not None and live.expires_at == expires_at and live.agent_id == agent_id
+    assert expired is None
+    assert ended == token_hash  # what the console hub knows the session's sockets by
+    assert after_end is None

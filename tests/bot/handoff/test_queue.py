@@ -23,6 +23,7 @@ from bot.handoff.queue import (
 from bot.storage.accounts import current_conversation, get_or_create_account
 from bot.storage.tables import Agent, Conversation, Handoff
 from tests.bot.handoff.conftest import new_conversation
+from tests.support.queue import customer_asked
 
 POLICY = HandoffPolicy()
 
@@ -206,16 +207,7 @@ def test_a_conversation_waiting_for_a_person_does_not_time_out(
         account = get_or_create_account(session, channel="telegram", external_id="42")
         first = current_conversation(session, account=account, idle_after=timedelta(minutes=30))
         conversation_id = first.conversation.id
-        enqueue(
-            session,
-            conversation_id=conversation_id,
-            reason=HandoffReason.CUSTOMER_ASKED,
-            reason_detail="asked for a person",
-            summary={},
-            verified=False,
-            affected_by_incident=False,
-            order_value=None,
-        )
+        customer_asked(session, conversation_id=conversation_id)
         first.conversation.last_activity_at -= timedelta(hours=2)
     with session_factory.begin() as session:
         account = get_or_create_account(session, channel="telegram", external_id="42")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import UTC, timedelta
 
 import pytest
@@ -19,17 +18,8 @@ from bot.storage.conversations import (
     mark_delivery,
     token_matches,
 )
-from bot.storage.db import make_engine, make_session_factory
 from bot.storage.migrate import alembic_config, upgrade
 from bot.storage.tables import utc_now
-
-
-@pytest.fixture
-def session_factory(database_url: str) -> Iterator[sessionmaker[Session]]:
-    upgrade(database_url, schema="shopdesk")
-    engine = make_engine(database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 def _table_names(url: str) -> set[str]:

@@ -72,15 +72,6 @@ def client(database_url: str, engine: FakeEngine) -> Iterator[TestClient]:
         yield client
 
 
-@pytest.fixture
-def db(database_url: str) -> Iterator[sa.Connection]:
-    """A separate connection, to see only what the gateway committed."""
-    engine = sa.create_engine(database_url)
-    with engine.connect() as connection:
-        yield connection
-    engine.dispose()
-
-
 def _stored_messages(db: sa.Connection) -> list[tuple[object, ...]]:
     db.rollback()  # a fresh snapshot
     columns = "conversation_id, direction, sender, text, channel, delivery_state"
@@ -136,7 +127,12 @@ def test_a_message_is_answered_and_both_sides_are_stored(
             {"text": "Choose:", "buttons": BUTTONS},
         ]
     }
-    metadata = {"channel": "api", "conversation_id": conversation_id, "role": "customer"}
+    metadata = {
+        "channel": "api",
+        "conversation_id": conversation_id,
+        "role": "customer",
+        "client": "ip:unknown",  # TestClient's peer is "testclient", not an address
+    }
     assert engine.calls == [(conversation_id, EMAIL_TEXT, metadata)]
     assert _stored_messages(db) == [
         (conversation_id, "in", "customer", EMAIL_TEXT, "api", "processed"),

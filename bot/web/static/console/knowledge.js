@@ -4,6 +4,8 @@ import { fitReply } from "./conversation-actions.js";
 import { h } from "./elements.js";
 import { api, ui } from "./page.js";
 
+const MAX_QUERY_CHARS = 500; // the API's limit, in characters (not UTF-16 units)
+
 export async function searchKnowledge() {
   const q = ui.kbQuery.value.trim();
   if (!q || ui.kbSearch.disabled) return;
@@ -11,7 +13,9 @@ export async function searchKnowledge() {
   ui.kbSearch.disabled = true;
   ui.kbResults.replaceChildren(h("li", { class: "empty" }, "Searching…"));
   try {
-    const articles = await api("GET", `/api/console/knowledge?q=${encodeURIComponent(q)}`);
+    // In the body, not the URL: the query often quotes the customer, and URLs get logged.
+    const query = Array.from(q).slice(0, MAX_QUERY_CHARS).join("");
+    const articles = await api("POST", "/api/console/knowledge", { q: query });
     ui.kbResults.replaceChildren(...articles.map(buildArticle));
     if (!articles.length) ui.kbResults.append(h("li", { class: "empty" }, "No articles match."));
   } catch (error) {
