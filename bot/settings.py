@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     client_conversations_window_seconds: float = Field(default=600.0, gt=0)
     client_messages_limit: int = Field(default=30, ge=1)
     client_messages_window_seconds: float = Field(default=60.0, gt=0)
+    # Every web chat frame (pings, delivery reports, messages) of a client's pages.
+    client_frames_per_minute: int = Field(default=120, ge=10)
     # Failed ownership proofs, counted in Shopdesk's database across conversations and
     # channels: per order, a lock that doubles with each lock in `proof_memory_hours`;
     # per client, a ceiling on failures across all orders.

@@ -23,7 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from bot.channels.relay import Relay, invalid_text_reason
 from bot.channels.relay_store import StoredMessage
 from bot.channels.session_tokens import issue_token, new_session_id, session_id_from
-from bot.security.client_limits import ClientLimits
+from bot.security.client_limits import FRAMES_LIMITED, ClientLimits
 from bot.security.clients import client_key
 from bot.security.rate_limit import Verdict
 from bot.storage.accounts import current_conversation, get_account, get_or_create_account
@@ -209,6 +209,8 @@ class WebChatSession:
         try:
             while True:
                 raw = await self._connection.websocket.receive_text()
+                if not await self._within_frame_limit():
+                    return
                 await self._on_frame(raw)
         except (WebSocketDisconnect, RuntimeError):
             pass  # the page went away; what it sent is stored, what it missed comes back
@@ -222,6 +224,15 @@ class WebChatSession:
         if client_id is not None:
             frame["client_id"] = client_id
         await self._connection.send(frame)
+
+    async def _within_frame_limit(self) -> bool:
+        """Over the limit, the page is told why and disconnected; it reconnects later."""
+        verdict = self._limits.frames.hit(self._client)
+        if verdict.allowed:
+            return True
+        await self._rate_limited(verdict, FRAMES_LIMITED)
+        await self._connection.websocket.close(code=TRY_AGAIN_LATER)
+        return False
 
     async def _rate_limited(
         self, verdict: Verdict, template: str, client_id: str | None = None

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 class _Console:
     session: str  # the sign-in token's hash
     expires_at: datetime
+    agent_id: int
 
 
 class ConsoleHub:
@@ -33,8 +34,8 @@ class ConsoleHub:
         # One sender at a time, so that a close never overtakes an event or meets a send.
         self._lock = asyncio.Lock()
 
-    def add(self, socket: WebSocket, *, session: str, expires_at: datetime) -> None:
-        self._consoles[socket] = _Console(session=session, expires_at=expires_at)
+    def add(self, socket: WebSocket, *, session: str, expires_at: datetime, agent_id: int) -> None:
+        self._consoles[socket] = _Console(session, expires_at, agent_id)
 
     def extend(self, socket: WebSocket, *, expires_at: datetime) -> None:
         """For a session read again; a console closed meanwhile stays closed."""
@@ -45,13 +46,17 @@ class ConsoleHub:
     def remove(self, socket: WebSocket) -> None:
         self._consoles.pop(socket, None)
 
-    async def notify(self, event: dict[str, Any]) -> None:
-        """Every open console of a live session hears it; a console that went away is dropped."""
+    async def notify(self, event: dict[str, Any], *, agent_id: int | None = None) -> None:
+        """Every open console of a live session hears it, or only `agent_id`'s: a message
+        in a conversation is for the agent who has it, not for every desk. A console
+        that went away is dropped."""
         text = json.dumps(event, default=str)
         async with self._lock:
             now = utc_now()
             for socket, console in list(self._consoles.items()):
                 if console.expires_at <= now:
+                    continue
+                if agent_id is not None and console.agent_id != agent_id:
                     continue
                 try:
                     await socket.send_text(text)

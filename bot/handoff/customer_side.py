@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,7 +50,11 @@ CALLBACK_PROMPT = (
 BACK_WITH_BOT = "OK, you're back with me, Shopdesk's assistant. What can I help you with?"
 RATING_THANKS = "Thank you for your rating! Is there anything else I can help you with?"
 
-Notify = Callable[[dict[str, Any]], Awaitable[None]]
+
+class Notify(Protocol):
+    """Tells the agents' consoles: all of them, or only `agent_id`'s."""
+
+    async def __call__(self, event: dict[str, Any], *, agent_id: int | None = None) -> None: ...
 
 
 def _reply(
@@ -167,24 +171,32 @@ class HandoffRouter:
         if state in ("queued", "agent", "callback"):
             await self._notify_agents({"type": "queue"})
         if state == "agent" and routed.handoff_id is not None:
-            message = await asyncio.to_thread(self._message, message_id)
+            message, agent_id = await asyncio.to_thread(
+                self._message_for_agent, message_id, routed.handoff_id
+            )
             await self._notify_agents(
-                {"type": "message", "handoff_id": routed.handoff_id, "message": message}
+                {"type": "message", "handoff_id": routed.handoff_id, "message": message},
+                agent_id=agent_id,
             )
         return routed
 
-    def _message(self, message_id: int) -> dict[str, Any]:
-        """As the console's API shows messages (docs/console-api.md)."""
+    def _message_for_agent(
+        self, message_id: int, handoff_id: int
+    ) -> tuple[dict[str, Any], int | None]:
+        """The message as the console's API shows it (docs/console-api.md), and the agent
+        who has the conversation: only their console is told."""
         with self._session_factory() as session:
             row = session.get(Message, message_id)
-            assert row is not None
-            return {
+            handoff = session.get(Handoff, handoff_id)
+            assert row is not None and handoff is not None
+            message = {
                 "id": row.id,
                 "sender": row.sender,
                 "text": row.text,
                 "buttons": list(row.buttons or []),
                 "created_at": row.created_at.isoformat(),
             }
+            return message, handoff.agent_id
 
     def _handle(
         self,

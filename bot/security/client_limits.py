@@ -25,10 +25,19 @@ def too_many_messages(retry_after: str) -> str:
     return f"too many messages from this client; try again in {retry_after} s"
 
 
+FRAMES_LIMITED = (
+    "This page is sending more than the chat can take, so it was disconnected. "
+    "It will connect again by itself in {seconds} seconds."
+)
+
+
 @dataclass(frozen=True)
 class ClientLimits:
     conversations: SlidingWindowLimiter
     messages: SlidingWindowLimiter
+    # A web chat page sends a ping every 25 s and a delivery report per reply; far more
+    # is a broken or hostile page, and each frame costs work (a delivery report, a write).
+    frames: SlidingWindowLimiter
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClientLimits:
@@ -40,5 +49,8 @@ class ClientLimits:
             messages=SlidingWindowLimiter(
                 limit=settings.client_messages_limit,
                 window_seconds=settings.client_messages_window_seconds,
+            ),
+            frames=SlidingWindowLimiter(
+                limit=settings.client_frames_per_minute, window_seconds=60.0
             ),
         )

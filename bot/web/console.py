@@ -278,8 +278,9 @@ async def send_agent_message(
 ) -> MessageOut:
     conversation_id = await asyncio.to_thread(_own_assigned, services, handoff_id, agent)
     stored = await _store_and_deliver(services, conversation_id, body.text, sender="agent")
-    await services.console.notify(
-        {"type": "message", "handoff_id": handoff_id, "message": views.message_out(stored)}
+    await services.console.notify(  # the agent's other tabs
+        {"type": "message", "handoff_id": handoff_id, "message": views.message_out(stored)},
+        agent_id=agent.id,
     )
     return MessageOut.model_validate(views.message_out(stored))
 
@@ -392,9 +393,15 @@ async def knowledge(
 
 def _live(services: GatewayServices, token_hash: str) -> datetime | None:
     """When the session ends, or None if it has."""
+    opened = _opened_by(services, token_hash)
+    return None if opened is None else opened[0]
+
+
+def _opened_by(services: GatewayServices, token_hash: str) -> tuple[datetime, int] | None:
+    """The live session's end and its agent, or None."""
     with services.session_factory() as session:
         row = live_session(session, token_hash=token_hash)
-        return None if row is None else row.expires_at
+        return None if row is None else (row.expires_at, row.agent_id)
 
 
 @console_page_router.websocket("/ws/console")
@@ -412,12 +419,13 @@ async def console_socket(websocket: WebSocket) -> None:
         return
     token = websocket.cookies.get(COOKIE)
     token_hash = hash_token(token) if token else None
-    expires_at = await asyncio.to_thread(_live, services, token_hash) if token_hash else None
-    if token_hash is None or expires_at is None:
+    opened = await asyncio.to_thread(_opened_by, services, token_hash) if token_hash else None
+    if token_hash is None or opened is None:
         await websocket.close(code=CLOSE_NO_SESSION, reason=NO_SESSION)
         return
+    expires_at: datetime | None = opened[0]
     await websocket.accept()
-    services.console.add(websocket, session=token_hash, expires_at=expires_at)
+    services.console.add(websocket, session=token_hash, expires_at=opened[0], agent_id=opened[1])
     listening = asyncio.create_task(_until_gone(websocket))
     try:
         while expires_at is not None:

@@ -26,6 +26,7 @@ from bot.storage.tables import AgentSession
 from bot.web.api import GatewayServices
 from bot.web.app import create_app
 from tests.support.engines import ScriptedEngine
+from tests.support.queue import customer_asked
 
 PASSWORD = "correct horse battery"
 OWN_ORIGIN = "http://testserver"
@@ -203,3 +204,37 @@ def test_a_console_is_closed_when_its_session_is_gone_from_the_database(
         after = _next_message(socket, mei)
 
     assert _closed(after) == ("websocket.close", 4401)
+
+
+def _events_until_sentinel(socket: WebSocketTestSession) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    while (event := socket.receive_json())["type"] != "sentinel":
+        events.append(event)
+    return events
+
+
+def test_a_customers_message_reaches_only_the_agent_who_has_the_conversation(
+    mei: TestClient, liwei: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    created = mei.post("/api/conversations").json()
+    with session_factory.begin() as session:
+        handoff = customer_asked(session, conversation_id=created["id"])
+    assert mei.post(f"/api/console/handoffs/{handoff.id}/take").status_code == 200
+    with _console(mei) as mine, _console(liwei) as theirs:
+        said = mei.post(
+            f"/api/conversations/{created['id']}/messages",
+            json={"text": "my phone is 138 0013 4521"},
+            headers={"Authorization": f"Bearer {created['token']}"},
+        )
+        assert said.status_code == 200
+        portal, console = mei.portal, _services(mei).console
+        assert portal is not None
+        portal.call(console.notify, {"type": "sentinel"})
+
+        mine_heard, theirs_heard = _events_until_sentinel(mine), _events_until_sentinel(theirs)
+
+    assert [e["message"]["text"] for e in mine_heard if e["type"] == "message"] == [
+        "my phone is 138 0013 4521"
+    ]
+    assert [e for e in theirs_heard if e["type"] == "message"] == []
+    assert {"type": "queue"} in theirs_heard  # the queue itself is everyone's

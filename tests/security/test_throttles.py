@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from starlette.websockets import WebSocketDisconnect
 
 from bot.channels.engine import BotReply, EngineTurn
 from bot.settings import Settings
@@ -46,6 +47,7 @@ def settings(database_url: str) -> Settings:
         webchat_secret=SecretStr("s" * 32),
         client_conversations_limit=3,
         client_messages_limit=4,
+        client_frames_per_minute=12,
         telegram_token=SecretStr(""),
     )
 
@@ -193,6 +195,23 @@ def _ack_or_error(socket: object, client_id: str) -> dict[str, object]:
         frame: dict[str, object] = json.loads(socket.receive_text())  # type: ignore[attr-defined]
         if frame["type"] in ("ack", "error") and frame.get("client_id") == client_id:
             return frame
+
+
+def test_a_page_flooding_frames_is_told_why_and_disconnected(app: object) -> None:
+    with _client(app, ATTACKER) as attacker, attacker.websocket_connect("/ws/chat") as socket:
+        _hello(socket)  # the first of the twelve frames
+        answers = []
+        for _ in range(11):
+            socket.send_text(json.dumps({"type": "ping"}))
+            answers.append(json.loads(socket.receive_text())["type"])
+        socket.send_text(json.dumps({"type": "delivered", "up_to": 1}))
+        refused = json.loads(socket.receive_text())
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_text()
+
+    assert answers == ["pong"] * 11
+    assert refused["code"] == "rate_limited" and "disconnected" in refused["detail"]
+    assert closed.value.code == 1013
 
 
 BIG = b"x" * 3_000_000

@@ -29,9 +29,11 @@ class Consoles:
 
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
+        self.for_agents: list[int | None] = []
 
-    async def notify(self, event: dict[str, Any]) -> None:
+    async def notify(self, event: dict[str, Any], *, agent_id: int | None = None) -> None:
         self.events.append(event)
+        self.for_agents.append(agent_id)
 
     def messages(self) -> list[tuple[int, str]]:
         return [
@@ -236,6 +238,11 @@ async def test_a_message_sent_as_an_agent_takes_the_conversation_reaches_the_age
     assert racing.stale_states == ["queued"]
     assert engine.calls == [] and replies == []
     assert consoles.messages() == [(handoff_id, "hello, anyone?")]
+    # Told to the agent who took it alone; the queue's change to everyone.
+    assert list(zip(consoles.events, consoles.for_agents, strict=True)) == [
+        ({"type": "queue"}, None),
+        (consoles.events[1], agent.id),
+    ]
     assert _transcript(session_factory, conversation_id) == [
         ("customer", "hello, anyone?", "processed")
     ]
