@@ -74,6 +74,8 @@ class GatewayServices:
     background: set[asyncio.Task[None]] = field(default_factory=set)
     # Per-client limits on new conversations and messages, shared by every channel.
     limits: ClientLimits = field(init=False)
+    # Failed console sign-ins, and how many password hashes run at once.
+    login_throttle: LoginThrottle = field(init=False)
 
     @property
     def idle_after(self) -> timedelta:
@@ -87,7 +89,6 @@ class GatewayServices:
         # The same counter the handoff router uses would do; this one is for the routes.
         self._incidents = ActiveIncidents(self.settings)
         self.limits = ClientLimits.from_settings(self.settings)
-        # Failed console sign-ins, and how many password hashes run at once.
         self.login_throttle = LoginThrottle.from_settings(self.settings)
 
     async def resume_engine(self, conversation_id: str, outcome: str) -> None:
