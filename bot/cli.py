@@ -39,43 +39,6 @@ def _tighten_local_data() -> None:
         print(f"made {path} private to its owner")
 
 
-def cmd_agents_add(args: argparse.Namespace) -> int:
-    """An agent for the console; the password never appears in arguments or logs."""
-    import getpass
-
-    from bot.handoff.agents import AgentInputError, add_agent
-    from bot.settings import get_settings
-    from bot.storage.db import make_engine, make_session_factory
-    from bot.storage.migrate import upgrade
-
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass(f"Password for {args.username}: ")
-        if getpass.getpass("Again: ") != password:
-            print("error: the passwords differ", file=sys.stderr)
-            return 2
-    settings = get_settings()
-    upgrade(settings.database_url, schema="shopdesk")
-    engine = make_engine(settings.database_url)
-    try:
-        with make_session_factory(engine).begin() as session:
-            agent = add_agent(
-                session,
-                username=args.username,
-                display_name=args.name,
-                password=password,
-                capacity=args.capacity,
-            )
-            print(f"added agent {agent.username} ({agent.display_name}), capacity {agent.capacity}")
-    except AgentInputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    finally:
-        engine.dispose()
-    return 0
-
-
 def cmd_db_upgrade(_args: argparse.Namespace) -> int:
     """Bring Shopdesk's database and the demo shop's to the latest migration."""
     from bot.storage.migrate import upgrade
@@ -182,6 +145,8 @@ def cmd_kb_search(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bot.handoff.staff_commands import add_staff_commands
+
     parser = argparse.ArgumentParser(prog="shopdesk", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -230,17 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     search_kb.add_argument("--json", action="store_true", help="one JSON object per line")
     search_kb.set_defaults(handler=cmd_kb_search)
 
-    agents = commands.add_parser("agents", help="human agents of the console").add_subparsers(
-        dest="action", required=True
-    )
-    add_agent = agents.add_parser("add", help="create an agent; asks for the password")
-    add_agent.add_argument("username", help="3-32 characters: a-z 0-9 . _ -")
-    add_agent.add_argument("--name", required=True, help="the name customers see")
-    add_agent.add_argument("--capacity", type=int, default=3, help="chats at once (default 3)")
-    add_agent.add_argument(
-        "--password-stdin", action="store_true", help="read the password from standard input"
-    )
-    add_agent.set_defaults(handler=cmd_agents_add)
+    add_staff_commands(commands)
 
     ready = commands.add_parser("wait-ready", help="wait for the three processes")
     ready.add_argument("--timeout", type=float, default=180.0)

@@ -169,7 +169,8 @@ class TelegramUpdate(Base):
 
 
 class Agent(Base):
-    """A human agent who takes conversations in the console."""
+    """A member of the shop's staff: an agent who takes conversations in the console,
+    or ops or a manager, who also do more (bot/domain/staff.py)."""
 
     __tablename__ = "agents"
 
@@ -182,6 +183,11 @@ class Agent(Base):
     # How many conversations the agent handles at once.
     capacity: Mapped[int] = mapped_column(sa.Integer(), default=3)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
+    # "agent", "ops" or "manager" (bot/domain/staff.py).
+    role: Mapped[str] = mapped_column(sa.String(16), default="agent")
+    # A disabled account signs in no more and its sessions are gone; kept for the record
+    # (notes, handoffs and ratings name it).
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class AgentSession(Base):

@@ -102,6 +102,7 @@ def _agent_out(services: GatewayServices, agent: Agent) -> AgentOut:
         status=agent.status,
         capacity=agent.capacity,
         active_chats=chats,
+        role=agent.role,
     )
 
 

@@ -48,6 +48,8 @@ class AgentOut(BaseModel):
     status: str
     capacity: int
     active_chats: int
+    # "agent", "ops" or "manager": what else the page may offer (bot/domain/staff.py).
+    role: str
 
 
 class SurgeOut(BaseModel):

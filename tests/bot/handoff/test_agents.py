@@ -13,8 +13,12 @@ from bot.handoff.agents import (
     add_agent,
     agent_for_token,
     authenticate,
+    disable,
     end_session,
+    list_staff,
     live_session,
+    set_role,
+    set_status,
     start_session,
 )
 from bot.storage.tables import Agent, AgentSession, utc_now
@@ -120,3 +124,57 @@ def test_an_open_console_can_read_its_session_by_the_tokens_hash_alone(
     assert expired is None
     assert ended == token_hash  # what the console hub knows the session's sockets by
     assert after_end is None
+
+
+def test_staff_have_a_role_and_a_wrong_role_is_refused(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory.begin() as session:
+        ops = add_agent(
+            session, username="chen", display_name="Chen Ops", password=PASSWORD, role="ops"
+        )
+        assert ops.role == "ops"
+        with pytest.raises(AgentInputError, match="the role must be one of agent, ops, manager"):
+            add_agent(session, username="root", display_name="X", password=PASSWORD, role="admin")
+    _add(session_factory)
+
+    with session_factory() as session:
+        assert [(m.username, m.role) for m in list_staff(session)] == [
+            ("chen", "ops"),
+            ("mei", "agent"),
+        ]
+
+
+def test_a_role_can_be_changed_but_not_to_an_unknown_one(
+    session_factory: sessionmaker[Session],
+) -> None:
+    _add(session_factory)
+    with session_factory.begin() as session:
+        assert set_role(session, username="mei", role="Manager").role == "manager"
+        with pytest.raises(AgentInputError):
+            set_role(session, username="mei", role="owner")
+        with pytest.raises(AgentInputError, match="no staff member called 'nobody'"):
+            set_role(session, username="nobody", role="ops")
+
+
+def test_a_disabled_member_is_signed_out_everywhere_and_cannot_sign_in(
+    session_factory: sessionmaker[Session],
+) -> None:
+    agent_id = _add(session_factory)
+    with session_factory.begin() as session:
+        token = start_session(session, agent_id=agent_id, lifetime=timedelta(hours=8))
+        set_status(session, agent_id=agent_id, status="available")
+
+    with session_factory.begin() as session:
+        disable(session, username="mei")
+
+    with session_factory.begin() as session:
+        assert agent_for_token(session, token=token) is None
+        assert authenticate(session, username="mei", password=PASSWORD) is None
+        assert session.scalar(sa.select(sa.func.count()).select_from(AgentSession)) == 0
+        member = session.get(Agent, agent_id)
+        assert member is not None and member.status == "away"
+        # A session that raced the disabling is no session either.
+        raced = start_session(session, agent_id=agent_id, lifetime=timedelta(hours=8))
+    with session_factory() as session:
+        assert agent_for_token(session, token=raced) is None

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import WebSocketTestSession
 
 from bot.domain.handoff import HandoffPolicy, HandoffReason
-from bot.handoff.agents import add_agent
+from bot.handoff.agents import add_agent, disable, set_role
 from bot.handoff.desk import HandoffDesk, HandoffRequest
 from bot.handoff.texts import CARRY_ON, KEEP_WAITING, LEAVE_MESSAGE, RATING_QUESTION
 from bot.settings import Settings
@@ -356,3 +356,21 @@ def test_only_the_chat_page_may_be_framed(
         assert "frame-ancestors 'none'" in policy, path
         assert "shop.example" not in policy, path
         assert answer.headers["x-frame-options"] == "DENY", path
+
+
+def test_the_console_knows_the_members_role_and_a_disabled_member_is_out_at_once(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    _login(client)
+    with session_factory.begin() as session:
+        set_role(session, username="mei", role="ops")
+
+    assert client.get("/api/console/me").json()["role"] == "ops"
+
+    with session_factory.begin() as session:
+        disable(session, username="mei")
+
+    assert client.get("/api/console/me").status_code == 401
+    relogin = client.post("/api/console/login", json={"username": "mei", "password": PASSWORD})
+    assert relogin.status_code == 401
+    assert relogin.json() == {"detail": "wrong username or password"}
