@@ -84,3 +84,11 @@ def ask_again(dispatcher: CollectingDispatcher, pending: dict[str, Any]) -> None
 
 def clear_change() -> list[EventType]:
     return [SlotSet("pending_change", None), SlotSet("awaiting_confirmation", False)]
+
+
+def settled() -> list[EventType]:
+    """The change is made or dropped: listen next. The rule that ran the apply or drop
+    action was conditioned on `awaiting_confirmation`, which it has just cleared, so no rule
+    predicts the next step and the engine's fallback would add "Sorry, I didn't quite
+    understand" to the answer."""
+    return [*clear_change(), FollowupAction("action_listen")]

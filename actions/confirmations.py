@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import services
-from actions.changes import ask_again, clear_change, pending_change, said_yes
+from actions.changes import ask_again, clear_change, pending_change, said_yes, settled
 from actions.verified import VerifiedOrderAction, verified_orders
 from bot.backends.protocols import BackendUnavailable
 from bot.domain.calendar import add_working_days, spoken_date
@@ -86,7 +86,7 @@ class ActionApplyPendingChange(VerifiedOrderAction):
             text = "Sorry, I've lost track of what you wanted to change. Could you ask again?"
         dispatcher.utter_message(text=text)
         if unfinished is None:
-            return clear_change()
+            return settled()
         return [*clear_change(), *pass_refund_to_person(unfinished)]
 
     async def _cancel(self, file: OrderFile) -> Outcome:
@@ -151,4 +151,4 @@ class ActionDropPendingChange(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         dispatcher.utter_message(response="utter_change_dropped")
-        return clear_change()
+        return settled()

@@ -19,6 +19,11 @@ class ActionExplainDelay(VerifiedOrderAction):
     async def act(
         self, file: OrderFile, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType]:
-        assessment = await self.desk.delay(file, now=services.now())
+        now = services.now()
+        assessment = await self.desk.delay(file, now=now)
         dispatcher.utter_message(text=render_delay(assessment))
+        if assessment.incident is not None:
+            await services.note_incident_contact(
+                incident_id=assessment.incident.id, conversation_id=tracker.sender_id, at=now
+            )
         return []

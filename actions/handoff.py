@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import services
+from actions.signals import staff_member
 from actions.verified import verified_orders
 from bot.backends.protocols import BackendUnavailable
 from bot.domain.delays import DelayAssessment, render_delay
@@ -99,6 +100,14 @@ class ActionHandOff(Action):
             SlotSet("handoff_reason", None),
             SlotSet("handoff_detail", None),
         ]
+        if staff_member(tracker) is not None:
+            # Staff would take a customer's place in the queue, and count as its load.
+            dispatcher.utter_message(
+                text="The queue is for customers, so I won't put this chat in it. For an "
+                "order, open the customer's conversation in the console; for incidents and "
+                "the queue, ask me here."
+            )
+            return cleared
         if not trigger_enabled(self.desk.policy, reason):
             dispatcher.utter_message(
                 text=f"{_opening(reason)}Our support team can help you directly: "
@@ -120,11 +129,14 @@ class ActionHandOff(Action):
                 ],
             )
             return [*cleared, SlotSet("handoff_incident_offered", True)]
+        summary = conversation_summary(tracker, file, detail)
+        if delay is not None and delay.incident is not None:
+            summary["incident_id"] = delay.incident.id  # ties the handoff to it in the reports
         request = HandoffRequest(
             conversation_id=tracker.sender_id,
             reason=reason,
             reason_detail=detail,
-            summary=conversation_summary(tracker, file, detail),
+            summary=summary,
             verified=file is not None,
             affected_by_incident=delay is not None and delay.incident is not None,
             order_value=file.order.total if file else None,

@@ -52,11 +52,18 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> int:
 
 def cmd_demo_seed(args: argparse.Namespace) -> int:
     """Fill the demo shop deterministically (skipped when it already holds data)."""
+    from bot.demo.declared_incidents import declare_demo_incidents
+    from bot.demo.desk_week import seed_desk_week
     from bot.demo.seed import seed_demo_shop
 
     today = date.fromisoformat(args.today) if args.today else shop_today()
-    count = seed_demo_shop(get_settings().shop_database_url, today=today, force=args.force)
+    settings = get_settings()
+    count = seed_demo_shop(settings.shop_database_url, today=today, force=args.force)
     print(f"demo shop: {count} orders" if count else "demo shop already seeded")
+    declared = declare_demo_incidents(settings.database_url, today=today, force=args.force)
+    print(f"demo incidents: {declared} declared" if declared else "incidents already declared")
+    contacts = seed_desk_week(settings.database_url, today=today, force=args.force)
+    print(f"demo desk: a week of {contacts} contacts" if contacts else "demo desk already seeded")
     return 0
 
 
@@ -90,6 +97,38 @@ def cmd_nlu_parse(args: argparse.Namespace) -> int:
         _print_json(result)
     else:
         print(f"{result['intent']}  {result['confidence']:.3f}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The desk's figures, the same numbers as the console's reports page (docs/ops.md)."""
+    from bot.domain.clock import SHOP_TIMEZONE, shop_now
+    from bot.domain.desk_report_text import render_text
+    from bot.domain.report_period import PeriodError, period_between, period_since
+    from bot.storage.desk_report import report_from_database, service_level_rule
+
+    if args.since is not None and args.date_to is not None:
+        print("shopdesk report: give --since, or --from and --to, not both", file=sys.stderr)
+        return 2
+    settings = get_settings()
+    now = shop_now()
+    try:
+        if args.date_from is not None or args.date_to is not None:
+            period = period_between(
+                args.date_from, args.date_to, channel=args.channel, today=now.date(),
+                zone=SHOP_TIMEZONE,
+            )  # fmt: skip
+        else:
+            period = period_since(args.since or "7d", channel=args.channel, now=now)
+    except PeriodError as error:
+        print(f"shopdesk report: {error}", file=sys.stderr)
+        return 2
+    rule = service_level_rule(settings)
+    document = report_from_database(settings.database_url, period=period, rule=rule)
+    if args.json:
+        _print_json(document)
+    else:
+        print(render_text(document))
     return 0
 
 
@@ -196,6 +235,15 @@ def build_parser() -> argparse.ArgumentParser:
     search_kb.set_defaults(handler=cmd_kb_search)
 
     add_staff_commands(commands)
+
+    report = commands.add_parser("report", help="the desk's figures (as /console/reports)")
+    when = report.add_mutually_exclusive_group()
+    when.add_argument("--since", help="the last hours or days up to now, like 24h or 7d (default)")
+    when.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD (shop time)")
+    report.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD (default today)")
+    report.add_argument("--channel", default="all", help="all, webchat, telegram or api")
+    report.add_argument("--json", action="store_true", help="the API's JSON document")
+    report.set_defaults(handler=cmd_report)
 
     ready = commands.add_parser("wait-ready", help="wait for the three processes")
     ready.add_argument("--timeout", type=float, default=180.0)

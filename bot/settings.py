@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     surge_window_minutes: int = Field(default=15, ge=1)
     # How often queued customers hear their new position and wait.
     queue_update_seconds: float = Field(default=30.0, gt=0)
+    # How often conversations idle for conversation_idle_minutes are closed (and counted).
+    idle_sweep_seconds: float = Field(default=60.0, gt=0)
+    # The desk's service level (docs/ops.md, "Reports"): the share of handoffs an agent
+    # answers within this many seconds, against this target; chat desks often use 80/60.
+    service_level_seconds: float = Field(default=60.0, gt=0, le=86400)
+    service_level_target: float = Field(default=0.8, gt=0, le=1)
+    # Reports one staff member may compute per minute (each reads up to 92 days of events).
+    reports_per_minute: int = Field(default=20, ge=1)
     agent_session_hours: float = Field(default=8.0, gt=0)
 
     # Signs web chat session tokens; `make setup` writes one to var/secrets.env.
@@ -100,6 +108,19 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org/bot"
     # How often replies Telegram refused are sent again.
     telegram_resend_seconds: float = Field(default=10.0, gt=0)
+    # Telegram's limits, kept by one limiter for every send (bot/channels/telegram_limiter.py),
+    # per gateway process: with N gateways on one bot token, give each 25 / N.
+    telegram_messages_per_second: float = Field(default=25.0, gt=0, le=1000)
+    telegram_chat_messages_per_second: float = Field(default=1.0, gt=0, le=100)
+    # A reply may reach one chat as this many messages at once (Telegram allows short
+    # bursts); notices never burst. 1: every message to a chat waits its turn.
+    telegram_chat_burst: int = Field(default=3, ge=1, le=20)
+    # Incident notices (docs/ops.md): how often the outbox is looked at when it is empty,
+    # sends before a notice counts as failed, and how long a notice claimed by a gateway
+    # that died stays claimed before another sends it (at least once, see docs/ops.md).
+    notice_poll_seconds: float = Field(default=1.0, gt=0)
+    notice_max_attempts: int = Field(default=5, ge=1, le=100)
+    notice_claim_lease_seconds: float = Field(default=300.0, ge=10)
     support_contact: str = "support@shopdesk.example, or call 400-820-0000 (9:00-21:00)"
 
     # Security limits (docs/security.md). A "client" is an IP address (an IPv6 /64) on

@@ -14,6 +14,9 @@ from bot.storage.db import make_engine, make_session_factory
 from bot.storage.migrate import upgrade
 from tests.support.postgres import running_postgres
 
+# Chromium and its pages for the browser tests: `browser`, `script_errors`, `page`.
+pytest_plugins = ["tests.support.browser"]
+
 _database_numbers = itertools.count(1)
 
 

@@ -10,30 +10,36 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.backends.sql import SqlShopBackend
-from bot.domain.order_desk import OrderDesk
+from bot.domain.order_desk import IncidentSource, OrderDesk
 from bot.settings import Settings
 from bot.storage.db import make_engine
 
 
-def _sql_desk(settings: Settings) -> OrderDesk:
-    backend = SqlShopBackend(
+def _sql_shop(settings: Settings) -> SqlShopBackend:
+    return SqlShopBackend(
         engine=make_engine(settings.shop_database_url),
         statement_timeout_seconds=settings.backend_timeout_seconds,
     )
-    return OrderDesk(
-        orders=backend, logistics=backend, timeout_seconds=settings.backend_timeout_seconds
-    )
 
 
-_ADAPTERS: dict[str, Callable[[Settings], OrderDesk]] = {"sql": _sql_desk}
+_ADAPTERS: dict[str, Callable[[Settings], SqlShopBackend]] = {"sql": _sql_shop}
 
 
-def build_order_desk(settings: Settings) -> OrderDesk:
-    """Fails at start-up on a misspelt backend name, not on a customer's first question."""
+def build_order_desk(settings: Settings, *, incidents: IncidentSource) -> OrderDesk:
+    """Fails at start-up on a misspelt backend name, not on a customer's first question.
+
+    The shop's systems give orders and shipments; incidents are Shopdesk's own registry.
+    """
     build = _ADAPTERS.get(settings.backend)
     if build is None:
         known = ", ".join(sorted(_ADAPTERS))
         raise ValueError(
             f"unknown order backend {settings.backend!r} (SHOPDESK_BACKEND); known: {known}"
         )
-    return build(settings)
+    shop = build(settings)
+    return OrderDesk(
+        orders=shop,
+        logistics=shop,
+        incidents=incidents,
+        timeout_seconds=settings.backend_timeout_seconds,
+    )

@@ -8,7 +8,8 @@ raise `BackendUnavailable` for anything that is the backend's fault and
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
@@ -20,8 +21,7 @@ from bot.domain.aftersales import (
     ReturnKind,
     ReturnRequest,
 )
-from bot.domain.incidents import Incident
-from bot.domain.orders import Order, Shipment
+from bot.domain.orders import Order, OrderInScope, Shipment
 
 
 class BackendUnavailable(Exception):
@@ -33,6 +33,18 @@ class OrderConflict(Exception):
 
 
 class OrderBackend(Protocol):
+    async def open_orders_in_scope(
+        self,
+        *,
+        regions: Sequence[str],
+        carriers: Sequence[str],
+        placed_from: date | None = None,
+        placed_to: date | None = None,
+    ) -> list[OrderInScope]:
+        """Orders still awaiting delivery to one of `regions` or with one of `carriers`
+        (an order not yet shipped has no carrier), placed in the date range if given."""
+        ...
+
     async def get_order(self, order_number: str) -> Order | None:
         """The order with this number, or None if there is no such order."""
         ...
@@ -84,14 +96,11 @@ class OrderBackend(Protocol):
 
 
 class LogisticsBackend(Protocol):
+    async def delivery_network(self) -> tuple[list[str], list[str]]:
+        """The regions the shop delivers to and the carriers it ships with, by the names its
+        orders use: what an incident's scope can name."""
+        ...
+
     async def get_shipment(self, order_number: str) -> Shipment | None:
         """The order's shipment with its tracking events, or None if not shipped."""
-        ...
-
-    async def active_incidents(self, *, at: datetime) -> list[Incident]:
-        """Incidents started and not resolved at `at`."""
-        ...
-
-    async def list_incidents(self) -> list[Incident]:
-        """Every incident, newest first (for ops staff)."""
         ...

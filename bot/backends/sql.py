@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import TypeVar
@@ -34,11 +34,10 @@ from bot.domain.aftersales import (
     ReturnKind,
     ReturnRequest,
 )
-from bot.domain.clock import shop_now
-from bot.domain.incidents import Incident
-from bot.domain.orders import Order, Shipment
+from bot.domain.clock import SHOP_TIMEZONE, shop_now
+from bot.domain.orders import AWAITING_DELIVERY, Order, OrderInScope, OrderStatus, Shipment
 from bot.storage.shop_tables import (
-    ShopIncident,
+    ShopCustomer,
     ShopOrder,
     ShopQualityClaim,
     ShopRefund,
@@ -51,6 +50,11 @@ Case = TypeVar("Case", ShopReturn, ShopRefund, ShopQualityClaim)
 
 _ORDER_NUMBER = re.compile(r"[0-9]{6}")  # not \d: that also matches non-ASCII digits
 _ID_ATTEMPTS = 3
+
+
+def _start_of(day: date) -> datetime:
+    """Midnight in the shop's time zone: order dates are the shop's calendar days."""
+    return datetime.combine(day, time(0), tzinfo=SHOP_TIMEZONE)
 
 
 class SqlShopBackend:
@@ -159,27 +163,46 @@ class SqlShopBackend:
     async def list_quality_claims(self, order_number: str) -> list[QualityClaim]:
         return await self._cases(ShopQualityClaim, order_number, records.claim_from_row)
 
-    async def active_incidents(self, *, at: datetime) -> list[Incident]:
-        """Newest first, like `list_incidents`."""
-        if at.tzinfo is None:
-            raise ValueError("`at` must be an aware datetime")
-        active = sa.and_(
-            ShopIncident.started_at <= at,
-            sa.or_(ShopIncident.resolved_at.is_(None), ShopIncident.resolved_at > at),
-        )
-        return await self._incidents(active)
+    async def delivery_network(self) -> tuple[list[str], list[str]]:
+        def read(session: Session) -> tuple[list[str], list[str]]:
+            regions = session.scalars(sa.select(ShopCustomer.region).distinct())
+            carriers = session.scalars(sa.select(ShopShipment.carrier).distinct())
+            return sorted(regions), sorted(carriers)
 
-    async def list_incidents(self) -> list[Incident]:
-        return await self._incidents(sa.true())
+        return await self._read(read)
 
-    async def _incidents(self, condition: sa.ColumnElement[bool]) -> list[Incident]:
+    async def open_orders_in_scope(
+        self,
+        *,
+        regions: Sequence[str],
+        carriers: Sequence[str],
+        placed_from: date | None = None,
+        placed_to: date | None = None,
+    ) -> list[OrderInScope]:
+        """One query, whatever the number of orders: an incident can cover thousands. The
+        scope is bot/domain/incidents.py's `covers`: regions and carriers both, when both."""
+        in_regions = ShopCustomer.region.in_(list(regions))
+        with_carriers = ShopShipment.carrier.in_(list(carriers))
+        if regions and carriers:
+            in_scope = sa.and_(in_regions, with_carriers)
+        else:
+            in_scope = sa.or_(in_regions, with_carriers)
         query = (
-            sa.select(ShopIncident)
-            .where(condition)
-            .order_by(ShopIncident.started_at.desc(), ShopIncident.id.desc())
+            sa.select(ShopOrder.number, ShopOrder.customer_id, ShopOrder.status)
+            .join(ShopCustomer, ShopCustomer.id == ShopOrder.customer_id)
+            .outerjoin(ShopShipment, ShopShipment.order_number == ShopOrder.number)
+            .where(ShopOrder.status.in_([s.value for s in AWAITING_DELIVERY]), in_scope)
+            .order_by(ShopOrder.number)
         )
+        if placed_from is not None:
+            query = query.where(ShopOrder.placed_at >= _start_of(placed_from))
+        if placed_to is not None:
+            query = query.where(ShopOrder.placed_at < _start_of(placed_to + timedelta(days=1)))
         return await self._read(
-            lambda session: [records.incident_from_row(row) for row in session.scalars(query)]
+            lambda session: [
+                OrderInScope(number, customer_id, OrderStatus(status))
+                for number, customer_id, status in session.execute(query)
+            ]
         )
 
     # Changes: checked here, made in `sql_changes` inside one transaction

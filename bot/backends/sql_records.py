@@ -20,7 +20,6 @@ from bot.domain.aftersales import (
     ReturnKind,
     ReturnRequest,
 )
-from bot.domain.incidents import Incident, IncidentKind
 from bot.domain.orders import (
     Customer,
     GoodsKind,
@@ -31,7 +30,6 @@ from bot.domain.orders import (
     TrackingEvent,
 )
 from bot.storage.shop_tables import (
-    ShopIncident,
     ShopOrder,
     ShopQualityClaim,
     ShopRefund,
@@ -121,21 +119,6 @@ def claim_from_row(row: ShopQualityClaim) -> QualityClaim:
         created_at=row.created_at,
         status=row.status,
         notes=tuple(row.notes),
-    )
-
-
-def incident_from_row(row: ShopIncident) -> Incident:
-    return Incident(
-        id=row.id,
-        kind=IncidentKind(row.kind),
-        title=row.title,
-        started_at=row.started_at,
-        customer_note=row.customer_note,
-        regions=tuple(row.regions),
-        carriers=tuple(row.carriers),
-        expected_recovery=row.expected_recovery,
-        resolved_at=row.resolved_at,
-        severity=row.severity,
     )
 
 

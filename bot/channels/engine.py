@@ -27,10 +27,16 @@ class CustomerVerified:
     customer_id: int
 
 
+# Metadata that asks the engine which intent it read (bot/engine/gateway_channel.py).
+REPORT_INTENT = "report_intent"
+
+
 @dataclass(frozen=True)
 class EngineTurn:
     replies: list[BotReply]
     verified_customers: list[CustomerVerified] = field(default_factory=list)
+    # The intent the engine read, when the gateway asked (bot/storage/desk_events.py).
+    intent: str | None = None
 
 
 class EngineUnavailable(Exception):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any, TypedDict
 
 import httpx
@@ -49,6 +50,20 @@ def _verified_customer(custom: Any) -> CustomerVerified | None:
     if isinstance(customer_id, bool) or not isinstance(customer_id, int):
         return None
     return CustomerVerified(customer_id=customer_id)
+
+
+_INTENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def _turn_intent(custom: Any) -> str | None:
+    """The engine's answer to `report_intent`; the name must look like one of ours."""
+    if not isinstance(custom, dict):
+        return None
+    signal = custom.get(SIGNAL_KEY)
+    if not isinstance(signal, dict) or signal.get("type") != "intent":
+        return None
+    name = signal.get("name")
+    return name if isinstance(name, str) and _INTENT_NAME.fullmatch(name) else None
 
 
 class RasaEngine:
@@ -102,10 +117,17 @@ class RasaEngine:
             for signal in (_verified_customer(message.custom) for message in messages)
             if signal is not None
         ]
-        dropped = len(messages) - len(replies) - len(verified)
+        intents = [
+            intent
+            for intent in (_turn_intent(message.custom) for message in messages)
+            if intent is not None
+        ]
+        dropped = len(messages) - len(replies) - len(verified) - len(intents)
         if dropped:
             logger.info("dropped %d image/custom-only replies", dropped)
-        return EngineTurn(replies=replies, verified_customers=verified)
+        return EngineTurn(
+            replies=replies, verified_customers=verified, intent=intents[-1] if intents else None
+        )
 
     async def ready(self) -> bool:
         """Both the engine's channel and the action server answer their health checks."""

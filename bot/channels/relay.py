@@ -255,7 +255,7 @@ class Relay:
         try:
             return await self._engine.send(
                 conversation_id=conversation_id,
-                text=text_for_engine(item.text),
+                text=item.text if item.pressed_button else text_for_engine(item.text),
                 metadata=item.metadata,
             )
         except EngineUnavailable as error:

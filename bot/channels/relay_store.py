@@ -14,7 +14,7 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.engine import EngineTurn
+from bot.channels.engine import REPORT_INTENT, EngineTurn
 from bot.storage.accounts import claim_telegram_update, get_account, link_customer
 from bot.storage.conversations import (
     add_message,
@@ -23,11 +23,17 @@ from bot.storage.conversations import (
     mark_delivery,
     unanswered_messages,
 )
+from bot.storage.desk_events import record_topic, wants_topic
+from bot.storage.staff_chats import offered_payloads
+from bot.storage.staff_links import staff_for_conversation
 from bot.storage.tables import Button, Channel, Handoff, Message
 
 # Channels whose accounts are one person over time, so a verification may be remembered.
 # A web chat session can be a shared computer: it proves orders again in each conversation.
 LINKING_CHANNELS = frozenset({"telegram"})
+# A verification also links a web chat session, for incident notices only: the engine
+# hears of it as `notice_customer_id`, never as a customer who may skip a proof.
+NOTICE_CHANNELS = LINKING_CHANNELS | {"webchat"}
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,10 @@ class Pending:
     metadata: dict[str, object]
     was_kept: bool  # already answered with the apology once
     account_id: int | None
+    # A staff message that is the payload of a button the bot offered in this conversation
+    # (pressed, or typed alike) goes to the engine as it is, "/intent" too; any other text
+    # starting with "/", and every customer's, stays text (relay.text_for_engine).
+    pressed_button: bool = False
 
 
 class UpdateAlreadyTaken(Exception):
@@ -156,10 +166,18 @@ def load_unanswered(
         if conversation.client_key is not None:
             # Failed proofs are counted per client too (actions/order_status.py).
             metadata["client"] = conversation.client_key
-        if conversation.account_id is not None and channel in LINKING_CHANNELS:
+        staff = staff_for_conversation(session, conversation=conversation)
+        if staff is not None:
+            # The role as the agents row says now, never as a message says.
+            metadata.update(staff.metadata())
+        elif conversation.account_id is not None and channel in NOTICE_CHANNELS:
             account = get_account(session, account_id=conversation.account_id)
             if account is not None and account.customer_id is not None:
-                metadata["linked_customer_id"] = account.customer_id
+                metadata["notice_customer_id"] = account.customer_id
+                if channel in LINKING_CHANNELS:
+                    metadata["linked_customer_id"] = account.customer_id
+        if wants_topic(session, conversation_id=conversation_id):
+            metadata[REPORT_INTENT] = True  # for the desk's contacts by intent
         pending = [
             Pending(
                 message_id=message.id,
@@ -167,11 +185,19 @@ def load_unanswered(
                 metadata=metadata,
                 was_kept=message.delivery_state == "pending",
                 account_id=conversation.account_id,
+                pressed_button=staff is not None and _offered_payload(session, message),
             )
             for message in unanswered_messages(session, conversation_id=conversation_id)
             if up_to is None or message.id <= up_to
         ]
         return channel, pending
+
+
+def _offered_payload(session: Session, message: Message) -> bool:
+    offered = offered_payloads(
+        session, conversation_id=message.conversation_id, before_id=message.id
+    )
+    return (message.text or "") in offered
 
 
 def store_turn(
@@ -198,10 +224,11 @@ def store_turn(
             for reply in turn.replies
         ]
         mark_delivery(session, message_id=pending.message_id, delivery_state="processed")
+        record_topic(session, conversation_id=conversation_id, intent=turn.intent)
         if (
             turn.verified_customers
             and pending.account_id is not None
-            and channel in LINKING_CHANNELS
+            and channel in NOTICE_CHANNELS
         ):
             link_customer(
                 session,

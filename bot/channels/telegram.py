@@ -12,7 +12,8 @@ the gateway retries it a few times itself (webhook mode is the durable one).
 
 Replies are stored before they are sent and marked delivered only when Telegram
 accepted them; what Telegram refused stays queued and is sent again. Outgoing calls go
-through PTB's rate limiter, which also waits out a 429's `retry_after`.
+through the one limiter every Telegram send shares (telegram_limiter.py), which also
+waits out a 429's `retry_after`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.constants import ChatAction, ChatType, MessageLimit
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -45,10 +45,13 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels import telegram_staff as staff
 from bot.channels import telegram_store as store
+from bot.channels.notice_buttons import notice_button_payload
 from bot.channels.relay import ConversationLocks, Relay, invalid_text_reason
 from bot.channels.relay_store import StoredMessage, UpdateAlreadyTaken
 from bot.channels.telegram_intake import DurableIntake
+from bot.channels.telegram_pacing import shared_rate_limiter
 from bot.channels.telegram_text import HELP_BUTTONS, HELP_TEXT, split_text
 from bot.security.client_limits import RATE_LIMITED_REPLY, ClientLimits
 from bot.security.clients import telegram_client_key
@@ -75,6 +78,9 @@ PRIVATE_ONLY_REPLY = (
     "Please message me directly."
 )
 GROUP_NOTICE_SECONDS = 600.0  # a group hears PRIVATE_ONLY_REPLY at most this often
+# Codes that did not work, per chat, before /link pauses (docs/security.md).
+LINK_FAILURES_PER_CHAT = 5
+LINK_FAILURES_WINDOW_SECONDS = 900.0
 
 
 def webhook_secret(settings: Settings) -> str:
@@ -136,6 +142,9 @@ class TelegramChannel:
         window = limits.messages.window_seconds
         self._limit_notices = SlidingWindowLimiter(limit=1, window_seconds=window)
         self._group_notices = SlidingWindowLimiter(limit=1, window_seconds=GROUP_NOTICE_SECONDS)
+        self._link_failures = SlidingWindowLimiter(
+            limit=LINK_FAILURES_PER_CHAT, window_seconds=LINK_FAILURES_WINDOW_SECONDS
+        )
         self._user_locks = ConversationLocks()
         self._send_locks = ConversationLocks()
         self._webhook = bool(settings.telegram_webhook_url)
@@ -143,7 +152,7 @@ class TelegramChannel:
             ApplicationBuilder()
             .token(settings.telegram_token.get_secret_value())
             .base_url(settings.telegram_api_url)
-            .rate_limiter(AIORateLimiter(max_retries=3))
+            .rate_limiter(shared_rate_limiter(settings))
             .concurrent_updates(True)
         )
         if self._webhook:
@@ -156,10 +165,21 @@ class TelegramChannel:
     def uses_webhook(self) -> bool:
         return self._webhook
 
+    @property
+    def username(self) -> str | None:
+        """The bot's @name, for the console's "send /link CODE to @…"; None until started."""
+        try:
+            username: str = self.application.bot.username
+        except RuntimeError:  # PTB: not initialised yet (the Bot API was unreachable)
+            return None
+        return username
+
     def _add_handlers(self) -> None:
         app = self.application
         app.add_handler(TypeHandler(Update, self.only_private_chats), group=-1)
         app.add_handler(CommandHandler(["start", "help"], self.on_help))
+        app.add_handler(CommandHandler("link", self.on_link))
+        app.add_handler(CommandHandler("unlink", self.on_unlink))
         app.add_handler(MessageHandler(filters.TEXT, self.on_text))
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_handler(MessageHandler(~filters.TEXT, self.on_not_text))
@@ -226,10 +246,54 @@ class TelegramChannel:
             return
         await self._answer_locally(origin, message.text or "/help", HELP_TEXT, HELP_BUTTONS)
 
+    async def on_link(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/link CODE: a staff member's chat, linked by the gateway; never the engine's."""
+        message, origin = update.effective_message, Origin.of(update)
+        if message is None or origin is None:
+            return
+        allowed = self._link_failures.peek(str(origin.chat_id))
+        code = staff.command_argument(message.text or "")
+        outcome = await self._staff_command(
+            origin, staff.STORED_LINK_TEXT, staff.link_with(code, allowed)
+        )
+        if outcome is not None and outcome.failed:
+            self._link_failures.record(str(origin.chat_id))
+
+    async def on_unlink(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/unlink: the chat is a customer's again, at once."""
+        origin = Origin.of(update)
+        if update.effective_message is not None and origin is not None:
+            await self._staff_command(origin, staff.STORED_UNLINK_TEXT, staff.unlink)
+
+    async def _staff_command(
+        self, origin: Origin, shown_text: str, act: staff.Act
+    ) -> staff.Outcome | None:
+        if not await self._within_limit(origin):
+            return None
+        async with self._user_locks.for_conversation(str(origin.user_id)):
+            handled = await asyncio.to_thread(
+                staff.handle_command,
+                self._session_factory,
+                update_id=origin.update_id,
+                user_id=origin.user_id,
+                idle_after=self._idle_after,
+                shown_text=shown_text,
+                act=act,
+            )
+        if handled is None:
+            return None
+        await self.deliver(handled.conversation_id, [handled.reply])
+        return handled.outcome
+
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A customer's text: counted, stored with its update's claim, answered by the engine."""
         message, origin = update.effective_message, Origin.of(update)
         if message is None or message.text is None or origin is None:
+            return
+        command = staff.STAFF_COMMAND.match(message.text)
+        if command is not None:  # typed without Telegram's command mark: still never the engine's
+            handler = self.on_link if command.group(1).lower() == "link" else self.on_unlink
+            await handler(update, context)
             return
         if not await self._within_limit(origin):
             return
@@ -254,6 +318,11 @@ class TelegramChannel:
             data=query.data or "",
             conversation_id=turn.conversation_id,
         )
+        if payload is None:  # the button under a notice outlives its conversation
+            payload = await asyncio.to_thread(
+                notice_button_payload, self._session_factory, data=query.data or "",
+                account_id=turn.account_id,
+            )  # fmt: skip
         if payload is None:
             if await self._claim_only(origin):
                 await query.answer(EXPIRED_BUTTON)

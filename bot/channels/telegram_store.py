@@ -21,6 +21,7 @@ from bot.storage.conversations import (
     mark_delivery,
     undelivered_messages,
 )
+from bot.storage.staff_links import linked_member
 from bot.storage.tables import Button, ChannelAccount, Message, TelegramUpdate
 
 
@@ -46,6 +47,10 @@ def conversation_for_user(
             idle_after=idle_after,
             client_key=telegram_client_key(user_id),
         )
+        staff = linked_member(session, channel="telegram", external_id=account.external_id)
+        if staff is not None and current.conversation.staff_id != staff.id:
+            # A staff member's chat: no customer contact (the queue's figures skip it).
+            current.conversation.staff_id = staff.id
         return ChatTurn(current.conversation.id, account.id)
 
 

@@ -28,6 +28,7 @@ from bot.security.clients import client_key
 from bot.security.rate_limit import Verdict
 from bot.storage.accounts import current_conversation, get_account, get_or_create_account
 from bot.storage.conversations import list_messages, mark_delivered_up_to
+from bot.storage.notices import carry_unseen_notices
 from bot.storage.tables import Conversation
 
 logger = logging.getLogger(__name__)
@@ -129,6 +130,10 @@ def _open_session(
         current = current_conversation(
             session, account=account, idle_after=idle_after, client_key=client
         )
+        if current.started:  # incident notices the page never showed come along
+            carry_unseen_notices(
+                session, account_id=account.id, conversation_id=current.conversation.id
+            )
         return _Session(
             token=issue_token(secret, session_id),
             account_id=account.id,

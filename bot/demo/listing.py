@@ -14,10 +14,9 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot.backends.sql_records import incident_from_row
 from bot.demo.generate import LOOKED_AT
 from bot.domain.clock import SHOP_TIMEZONE, shop_now
-from bot.domain.incidents import Incident
+from bot.domain.incidents import Incident, IncidentKind
 from bot.domain.orders import ON_THE_WAY, GoodsKind, OrderStatus
 from bot.storage.db import make_engine
 from bot.storage.shop_tables import (
@@ -34,10 +33,27 @@ _AWAITING_DELIVERY = frozenset(
 )
 
 
+def _incident(row: ShopIncident) -> Incident:
+    return Incident(
+        id=row.id,
+        kind=IncidentKind(row.kind),
+        title=row.title,
+        started_at=row.started_at,
+        customer_note=row.customer_note,
+        regions=tuple(row.regions),
+        carriers=tuple(row.carriers),
+        expected_recovery=row.expected_recovery,
+        resolved_at=row.resolved_at,
+        severity=row.severity,
+    )
+
+
 def _active_incidents(connection: sa.Connection, at: datetime) -> list[Incident]:
+    """The demo shop's own record of what holds its parcels (the same incidents the seed
+    declares in Shopdesk's registry), so the listing needs only the shop's database."""
     with Session(bind=connection) as session:
         rows = session.scalars(sa.select(ShopIncident).order_by(ShopIncident.id))
-        incidents = [incident_from_row(row) for row in rows]
+        incidents = [_incident(row) for row in rows]
     return [incident for incident in incidents if incident.is_active(at)]
 
 

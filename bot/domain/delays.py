@@ -13,7 +13,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from bot.domain.calendar import spoken_date
-from bot.domain.incidents import Incident
+from bot.domain.clock import SHOP_TIMEZONE
+from bot.domain.incidents import Incident, most_relevant
 from bot.domain.money import cny
 from bot.domain.order_status import STATUS_IN_WORDS
 from bot.domain.orders import ON_THE_WAY, Order, OrderStatus, Shipment
@@ -65,8 +66,13 @@ def assess_delay(
 ) -> DelayAssessment:
     """Only an order still on the way after its promised date is late."""
     carrier = shipment.carrier if shipment else None
-    incident = next(
-        (i for i in incidents if i.affects(region=order.customer.region, carrier=carrier)), None
+    ordered_on = order.placed_at.astimezone(SHOP_TIMEZONE).date()
+    incident = most_relevant(
+        [
+            i
+            for i in incidents
+            if i.affects(region=order.customer.region, carrier=carrier, ordered_on=ordered_on)
+        ]
     )
     late = bool(shipment and order.status in ON_THE_WAY and shipment.promised_date < today)
     days_late = (today - shipment.promised_date).days if late and shipment else 0

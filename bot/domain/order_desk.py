@@ -9,15 +9,22 @@ load -> assess (pure rule) -> confirm with the customer -> desk.apply.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Protocol
 
-from bot.backends.protocols import BackendUnavailable, OrderConflict
+from bot.backends.protocols import (
+    BackendUnavailable,
+    LogisticsBackend,
+    OrderBackend,
+    OrderConflict,
+)
 from bot.domain.aftersales import QualityClaim, Refund, Resolution, ReturnKind, ReturnRequest
 from bot.domain.delays import DelayAssessment, assess_delay
 from bot.domain.incidents import Incident
 from bot.domain.order_lookup import OrderLookup
-from bot.domain.orders import Order, Shipment
+from bot.domain.orders import Order, OrderInScope, Shipment
 from bot.domain.refunds import RefundPlan
 from bot.domain.returns import ReturnEligibility
 
@@ -35,7 +42,24 @@ class OrderFile:
     claims: tuple[QualityClaim, ...] = ()
 
 
+class IncidentSource(Protocol):
+    """Where declared incidents are read: Shopdesk's registry (bot/storage/incidents.py)."""
+
+    async def active_incidents(self, *, at: datetime) -> list[Incident]: ...
+
+
 class OrderDesk(OrderLookup):
+    def __init__(
+        self,
+        *,
+        orders: OrderBackend,
+        logistics: LogisticsBackend,
+        incidents: IncidentSource,
+        timeout_seconds: float,
+    ) -> None:
+        super().__init__(orders=orders, logistics=logistics, timeout_seconds=timeout_seconds)
+        self._incidents = incidents
+
     async def order_file(
         self, order_number: str, *, with_aftersales: bool = False
     ) -> OrderFile | None:
@@ -50,11 +74,25 @@ class OrderDesk(OrderLookup):
         claims = await self._bounded(self._orders.list_quality_claims(order_number))
         return OrderFile(order, shipment, tuple(returns), tuple(refunds), tuple(claims))
 
-    async def active_incidents(self, *, at: datetime) -> list[Incident]:
-        return await self._bounded(self._logistics.active_incidents(at=at))
+    async def delivery_network(self) -> tuple[list[str], list[str]]:
+        return await self._bounded(self._logistics.delivery_network())
 
-    async def list_incidents(self) -> list[Incident]:
-        return await self._bounded(self._logistics.list_incidents())
+    async def open_orders_in_scope(
+        self,
+        *,
+        regions: Sequence[str],
+        carriers: Sequence[str],
+        placed_from: date | None = None,
+        placed_to: date | None = None,
+    ) -> list[OrderInScope]:
+        return await self._bounded(
+            self._orders.open_orders_in_scope(
+                regions=regions, carriers=carriers, placed_from=placed_from, placed_to=placed_to
+            )
+        )
+
+    async def active_incidents(self, *, at: datetime) -> list[Incident]:
+        return await self._bounded(self._incidents.active_incidents(at=at))
 
     async def delay(self, file: OrderFile, *, now: datetime) -> DelayAssessment:
         incidents = await self.active_incidents(at=now)

@@ -23,6 +23,19 @@ class OrderStatus(StrEnum):
 
 # Orders in these states are with a carrier and may be late against their promise.
 ON_THE_WAY = frozenset({OrderStatus.SHIPPED, OrderStatus.IN_TRANSIT, OrderStatus.OUT_FOR_DELIVERY})
+# Orders whose delivery is still ahead of them: the ones an incident can hold up.
+AWAITING_DELIVERY = (
+    frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.PACKED}) | ON_THE_WAY
+)
+
+
+@dataclass(frozen=True)
+class OrderInScope:
+    """An open order an incident covers: enough to count it and to reach its customer."""
+
+    number: str
+    customer_id: int
+    status: OrderStatus
 
 
 class GoodsKind(StrEnum):

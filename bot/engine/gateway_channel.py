@@ -12,13 +12,17 @@ The failed turn is also taken back out of the dialogue (with Rasa's own "revert 
 user utterance" event, so the stored history keeps it), or the retry would find the
 message there already: the bot would see it twice, and one unclear message would
 count as two in a row and hand the customer to a person.
+
+When the gateway asks (`report_intent` in the metadata, until it knows a contact's
+topic), the answer also carries the intent the turn read, as a signal the gateway
+never shows: the desk's "contacts by intent" need it, and only the engine knows it.
 """
 
 import contextvars
 import hmac
 import logging
 from asyncio import CancelledError
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
@@ -28,6 +32,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 logger = logging.getLogger(__name__)
+
+# The gateway's request for the turn's intent, and the signal key of its answer (the key
+# actions use too: bot/channels/rasa_client.py reads both).
+REPORT_INTENT = "report_intent"
+SIGNAL_KEY = "shopdesk_signal"
 
 # The processor's log line when an action raised (rasa/core/processor.py, `_run_action`).
 _ACTION_FAILURE_PREFIX = "Encountered an exception while running action"
@@ -70,6 +79,29 @@ async def _take_back_failed_turn(agent: Any, message: UserMessage) -> None:
             [UserUtteranceReverted(), ActionExecuted(ACTION_LISTEN_NAME)], agent.domain
         )
         await agent.processor.save_tracker(tracker)
+
+
+def turn_intent(events: Iterable[Any], message_id: Optional[Text]) -> Optional[Text]:
+    """The intent Rasa read from the message `message_id`, from the tracker's events."""
+    for event in reversed(list(events)):
+        if isinstance(event, UserUttered) and event.message_id == message_id:
+            name = (event.intent or {}).get("name")
+            return name if isinstance(name, str) and name else None
+    return None
+
+
+async def _intent_signal(agent: Any, message: UserMessage) -> List[Dict[Text, Any]]:
+    """The signal, or nothing if the intent cannot be read: the turn itself succeeded."""
+    try:
+        tracker = await agent.processor.get_tracker(message.sender_id)
+        intent = turn_intent(tracker.events, message.message_id)
+    except Exception:
+        logger.exception("could not read the turn's intent for the gateway")
+        return []
+    if intent is None:
+        return []
+    signal = {SIGNAL_KEY: {"type": "intent", "name": intent}}
+    return [{"recipient_id": message.sender_id, "custom": signal}]
 
 
 class GatewayInput(InputChannel):
@@ -143,6 +175,9 @@ class GatewayInput(InputChannel):
                 except Exception:
                     logger.exception("could not take a failed turn back out of the dialogue")
                 return response.json({"error": "action failed"}, status=503)
-            return response.json(collector.messages)
+            signals: List[Dict[Text, Any]] = []
+            if metadata.get(REPORT_INTENT) is True:
+                signals = await _intent_signal(request.app.ctx.agent, message)
+            return response.json([*collector.messages, *signals])
 
         return webhook

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.domain.staff import Role, parse_role, role_names
 from bot.handoff.passwords import hash_password, password_problem, verify_password
 from bot.storage.conversations import hash_token
+from bot.storage.staff_links import forget_member
 from bot.storage.tables import Agent, AgentSession, Handoff, utc_now
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,31}")
@@ -105,6 +106,7 @@ def disable(session: Session, *, username: str) -> Agent:
     agent.disabled_at = agent.disabled_at or utc_now()
     agent.status = "away"
     session.execute(sa.delete(AgentSession).where(AgentSession.agent_id == agent.id))
+    forget_member(session, agent_id=agent.id)  # their Telegram chat is a customer's again
     session.flush()
     return agent
 

@@ -29,6 +29,7 @@ from bot.handoff.texts import (
     RATING_QUESTION,
 )
 from bot.storage.conversations import add_message, lock_conversation, mark_delivery
+from bot.storage.desk_events import record_rating, record_survey_sent
 from bot.storage.tables import (
     Button,
     CallbackRequest,
@@ -145,6 +146,7 @@ class HandoffRouter:
                 channel=channel,
                 delivery_state="queued",
             )
+            record_survey_sent(session, conversation_id=conversation_id, handoff_id=last.id)
             return [StoredMessage.from_row(stored)]
 
     def wants(self, text: str) -> bool:
@@ -297,13 +299,9 @@ class HandoffRouter:
         rated = last is not None and session.query(Rating).filter_by(handoff_id=last.id).count()
         if matched is None or last is None or rated:
             return Routed(pass_to_engine=True)
-        session.add(
-            Rating(
-                conversation_id=conversation_id,
-                handoff_id=last.id if last else None,
-                score=int(matched.group(1)),
-            )
-        )
+        score = int(matched.group(1))
+        session.add(Rating(conversation_id=conversation_id, handoff_id=last.id, score=score))
+        record_rating(session, conversation_id=conversation_id, handoff_id=last.id, score=score)
         return Routed(_reply(session, **reply, text=RATING_THANKS))
 
 

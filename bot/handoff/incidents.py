@@ -1,25 +1,27 @@
-"""How many incidents are active, for the surge rule, from the shop's backend."""
+"""How many incidents are active, for the surge rule, from Shopdesk's registry."""
 
 from __future__ import annotations
 
-from bot.backends.factory import build_order_desk
-from bot.backends.protocols import BackendUnavailable
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
 from bot.domain.clock import shop_now
-from bot.domain.order_desk import OrderDesk
-from bot.settings import Settings
+from bot.storage.incidents import IncidentRegistry
+
+logger = logging.getLogger(__name__)
 
 
 class ActiveIncidents:
-    """Built on first use; an unreachable backend counts as no incident known."""
+    """A database that fails here counts as no incident known: the queue still works."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._desk: OrderDesk | None = None
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._registry = IncidentRegistry(session_factory)
 
     async def __call__(self) -> int:
-        if self._desk is None:
-            self._desk = build_order_desk(self._settings)
         try:
-            return len(await self._desk.active_incidents(at=shop_now()))
-        except BackendUnavailable:
+            return await self._registry.count_active(at=shop_now())
+        except SQLAlchemyError as error:
+            logger.warning("could not count active incidents (%s)", type(error).__name__)
             return 0

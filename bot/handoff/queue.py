@@ -38,6 +38,7 @@ from bot.domain.waiting import (
     mean_handle_minutes,
 )
 from bot.storage.conversations import lock_conversation
+from bot.storage.desk_events import record_handed_off, record_handoff_end
 from bot.storage.tables import Agent, Conversation, Handoff, Message, utc_now
 
 OPEN_STATES = ("waiting", "assigned")
@@ -109,6 +110,7 @@ def enqueue(
     session.add(handoff)
     _set_conversation_state(session, conversation_id, "queued")
     session.flush()
+    record_handed_off(session, handoff)
     return handoff
 
 
@@ -152,6 +154,7 @@ def _end(session: Session, handoff: Handoff, *, state: str, conversation_state: 
     handoff.ended_at = utc_now()
     _set_conversation_state(session, handoff.conversation_id, conversation_state)
     session.flush()
+    record_handoff_end(session, handoff)
     return handoff
 
 
@@ -292,11 +295,15 @@ _MICROSECOND = timedelta(microseconds=1)
 
 def _customer_wrote() -> sa.ColumnElement[bool]:
     """A contact is a conversation in which the customer wrote: opening the chat page, or a
-    bare POST /api/conversations, costs nothing and must not count toward a surge."""
-    return sa.exists().where(
-        Message.conversation_id == Conversation.id,
-        Message.direction == "in",
-        Message.sender == "customer",
+    bare POST /api/conversations, costs nothing and must not count toward a surge. Staff
+    asking the bot (the Ops chat, a linked Telegram chat) are no customers."""
+    return sa.and_(
+        Conversation.staff_id.is_(None),
+        sa.exists().where(
+            Message.conversation_id == Conversation.id,
+            Message.direction == "in",
+            Message.sender == "customer",
+        ),
     )
 
 

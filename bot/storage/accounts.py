@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.storage.conversations import create_conversation, went_idle
+from bot.storage.conversations import close_idle, create_conversation, went_idle
 from bot.storage.tables import Channel, ChannelAccount, Conversation, TelegramUpdate, utc_now
 
 
@@ -63,8 +63,7 @@ def current_conversation(
     if previous is not None and previous.closed_at is None:
         if not went_idle(session, previous, idle_after=idle_after, now=moment):
             return CurrentConversation(previous, started=False, previous_id=None)
-        previous.closed_at = moment
-        previous.close_reason = "idle"
+        close_idle(session, previous, at=moment)
     conversation, _ = create_conversation(
         session,
         channel=cast(Channel, account.channel),

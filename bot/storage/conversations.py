@@ -16,6 +16,7 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bot.storage.desk_events import note_message, record_conversation_closed
 from bot.storage.tables import (
     Button,
     Channel,
@@ -103,6 +104,7 @@ def add_message(
         .values(last_activity_at=now)
     )
     session.flush()
+    note_message(session, conversation_id=conversation_id, sender=sender, at=now)
     return message
 
 
@@ -248,6 +250,13 @@ def has_unanswered(session: Session, *, conversation_id: str) -> bool:
         )
     )
     return bool(session.scalar(statement))
+
+
+def close_idle(session: Session, conversation: Conversation, *, at: datetime) -> None:
+    """The one way a conversation ends, so the desk's figures hear of every ending."""
+    conversation.closed_at = at
+    conversation.close_reason = "idle"
+    record_conversation_closed(session, conversation, at=at)
 
 
 def went_idle(

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-Channel = Literal["api", "webchat", "telegram"]
+# "console": a staff member's Ops chat in the console (bot/storage/staff_chats.py).
+Channel = Literal["api", "webchat", "telegram", "console"]
 # "queued" and "agent": the bot is paused and customer messages go to the agents;
 # "callback": the next customer message is the note for a call-back;
 # "rating": the next customer message is their 1-5 rating of the agent.
@@ -24,8 +25,9 @@ Sender = Literal["customer", "bot", "agent", "system"]
 # Inbound: "received" -> "processed", or "pending" while the engine is unreachable (the
 # replayer answers it later). Outbound: "queued" when stored, before the channel has it;
 # "delivered" once the channel confirmed it (HTTP response written, web page acknowledged,
-# Telegram accepted it).
-DeliveryState = Literal["received", "processed", "pending", "queued", "delivered"]
+# Telegram accepted it). "sending": an incident notice claimed by the notice sender, which
+# marks it itself (the channel's re-send of "queued" messages must not send it too).
+DeliveryState = Literal["received", "processed", "pending", "queued", "sending", "delivered"]
 
 
 class Button(TypedDict):
@@ -125,6 +127,9 @@ class Conversation(Base):
     close_reason: Mapped[str | None] = mapped_column(sa.String(32))
     # Who started it, for per-client limits (bot/security/clients.py): "ip:…" or "tg:…".
     client_key: Mapped[str | None] = mapped_column(sa.String(64))
+    # Set when a staff member talks to the bot here (the console's Ops chat, a linked
+    # Telegram chat): not a customer contact, so the queue's figures and reports skip it.
+    staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agents.id", ondelete="SET NULL"))
 
 
 class Message(Base):
@@ -293,3 +298,7 @@ class ProofAttempt(Base):
     succeeded: Mapped[bool] = mapped_column(sa.Boolean())
     conversation_id: Mapped[str | None] = mapped_column(sa.String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
+
+
+# The ops desk's tables share this metadata (and the chain of migrations).
+from bot.storage import ops_tables as _ops_tables  # noqa: E402, F401

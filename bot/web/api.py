@@ -28,6 +28,7 @@ from bot.security.login_throttle import LoginThrottle
 from bot.security.rate_limit import SlidingWindowLimiter
 from bot.settings import Settings
 from bot.storage.conversations import (
+    close_idle,
     create_conversation,
     get_conversation,
     list_messages,
@@ -87,7 +88,7 @@ class GatewayServices:
 
     def __post_init__(self) -> None:
         # The same counter the handoff router uses would do; this one is for the routes.
-        self._incidents = ActiveIncidents(self.settings)
+        self._incidents = ActiveIncidents(self.session_factory)
         self.limits = ClientLimits.from_settings(self.settings)
         self.login_throttle = LoginThrottle.from_settings(self.settings)
 
@@ -160,8 +161,7 @@ def _close_if_idle(
         now = utc_now()
         if not went_idle(session, conversation, idle_after=idle_after, now=now):
             return False
-        conversation.closed_at = now
-        conversation.close_reason = "idle"
+        close_idle(session, conversation, at=now)
         return True
 
 

@@ -23,6 +23,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.channels.delivery import NoPush
 from bot.channels.engine import ConversationEngine
+from bot.channels.idle_closer import IdleCloser
+from bot.channels.notice_sender import NoticeSender
+from bot.channels.ops_chat import OpsChatDelivery
 from bot.channels.rasa_client import RasaEngine
 from bot.channels.relay import Relay
 from bot.channels.replay import Replayer
@@ -32,13 +35,17 @@ from bot.handoff.announcer import QueueAnnouncer
 from bot.handoff.console_hub import ConsoleHub
 from bot.handoff.customer_side import HandoffRouter
 from bot.handoff.incidents import ActiveIncidents
+from bot.security.staff_limits import StaffLimits
 from bot.settings import Settings, get_settings, handoff_policy
 from bot.storage.db import make_engine, make_session_factory
 from bot.storage.migrate import upgrade
 from bot.web.api import GatewayServices, health_router, router
 from bot.web.body_limits import BodySizeLimit, gateway_body_limits
 from bot.web.console import console_page_router, console_router
+from bot.web.notices import notices_router
+from bot.web.ops_chat import ops_router
 from bot.web.pages import pages_router, static_files
+from bot.web.reports import report_limiter, reports_page_router, reports_router
 from bot.web.security_headers import SecurityHeaders
 from bot.web.telegram_webhook import telegram_router
 
@@ -137,7 +144,7 @@ def _build_services(
     settings: Settings, session_factory: sessionmaker[Session], engine: ConversationEngine
 ) -> GatewayServices:
     console = ConsoleHub()
-    incidents = ActiveIncidents(settings)
+    incidents = ActiveIncidents(session_factory)
     router = HandoffRouter(
         session_factory=session_factory,
         policy=handoff_policy(settings),
@@ -153,6 +160,9 @@ def _build_services(
         console=console,
     )
     services.deliveries.update({"api": NoPush(), "webchat": services.webchat})
+    services.deliveries["console"] = OpsChatDelivery(
+        session_factory=session_factory, console=console
+    )
     return services
 
 
@@ -177,7 +187,8 @@ def _start_telegram(settings: Settings, services: GatewayServices) -> TelegramCh
 
 
 def _start_background(settings: Settings, services: GatewayServices) -> None:
-    """The replayer of kept messages and the queue announcer, for the gateway's lifetime."""
+    """The replayer of kept messages, the queue announcer and the closer of idle
+    conversations, for the gateway's lifetime."""
     replayer = Replayer(
         relay=services.relay,
         session_factory=services.session_factory,
@@ -193,7 +204,12 @@ def _start_background(settings: Settings, services: GatewayServices) -> None:
         active_incidents=services.active_incidents,
         interval_seconds=settings.queue_update_seconds,
     )
-    for job in (replayer.run_forever(), announcer.run_forever()):
+    closer = IdleCloser(
+        session_factory=services.session_factory,
+        idle_after=services.idle_after,
+        interval_seconds=settings.idle_sweep_seconds,
+    )
+    for job in (replayer.run_forever(), announcer.run_forever(), closer.run_forever()):
         services.background.add(asyncio.create_task(job))
 
 
@@ -229,6 +245,12 @@ def create_app(
             cleanup.push_async_callback(_cancel, services.background)
             app.state.telegram = _start_telegram(app_settings, services)
             _start_background(app_settings, services)
+            notices = NoticeSender(
+                session_factory=session_factory, settings=app_settings,
+                telegram=app.state.telegram, webchat=services.webchat,
+            )  # fmt: skip
+            notices.start()
+            cleanup.push_async_callback(notices.stop)  # first: before Telegram's client closes
             yield
 
     app = FastAPI(
@@ -250,5 +272,11 @@ def create_app(
     app.include_router(telegram_router)
     app.include_router(console_router)
     app.include_router(console_page_router)
+    app.include_router(ops_router)
+    app.include_router(notices_router)
+    app.include_router(reports_router)
+    app.include_router(reports_page_router)
+    app.state.report_limits = report_limiter(app_settings)
+    app.state.staff_limits = StaffLimits.from_settings(app_settings)
     app.mount("/static", static_files(), name="static")
     return app

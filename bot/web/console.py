@@ -206,8 +206,7 @@ async def change_status(body: StatusChange, agent: AgentDep, services: ServicesD
 
 @console_router.get("/queue")
 async def queue(agent: AgentDep, services: ServicesDep) -> Queue:
-    incidents = await services.active_incidents()
-    return await asyncio.to_thread(views.queue_view, services, agent=agent, incidents=incidents)
+    return await asyncio.to_thread(views.queue_view, services, agent=agent)
 
 
 def _detail(services: GatewayServices, handoff_id: int) -> HandoffDetail:

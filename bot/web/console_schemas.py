@@ -72,12 +72,24 @@ class QueueEntry(BaseModel):
     last_message: str | None
 
 
+class ActiveIncidentOut(BaseModel):
+    """What agents need to answer customers an incident delays, as the bot does."""
+
+    id: int
+    title: str
+    severity: int
+    scope: str
+    customer_note: str
+    expected_recovery: datetime | None
+
+
 class Queue(BaseModel):
     waiting: list[QueueEntry]
     mine: list[QueueEntry]
     agents_available: int
     expected_wait_minutes: int | None
     surge: SurgeOut
+    incidents: list[ActiveIncidentOut]
 
 
 class MessageOut(BaseModel):

@@ -12,9 +12,11 @@ from bot.domain.waiting import whole_minutes
 from bot.handoff.queue import snapshot
 from bot.settings import handoff_policy
 from bot.storage.conversations import list_messages
+from bot.storage.incidents import active_incidents
 from bot.storage.tables import Agent, AgentNote, Channel, Conversation, Handoff, Message, utc_now
 from bot.web.api import GatewayServices
 from bot.web.console_schemas import (
+    ActiveIncidentOut,
     HandoffDetail,
     MessageOut,
     NoteOut,
@@ -71,10 +73,13 @@ def _entry(
     }
 
 
-def queue_view(services: GatewayServices, *, agent: Agent, incidents: int) -> Queue:
+def queue_view(services: GatewayServices, *, agent: Agent) -> Queue:
+    """The incidents come from the registry the bot and the surge rule read, in the same
+    session as the queue, so the banner and the surge reasons agree."""
     with services.session_factory() as session:
+        incidents = active_incidents(session, at=utc_now())
         queue = snapshot(
-            session, policy=handoff_policy(services.settings), active_incidents=incidents
+            session, policy=handoff_policy(services.settings), active_incidents=len(incidents)
         )
         waiting = [
             QueueEntry(**_entry(session, h, position=i, priority=queue.scores.get(h.id, 0.0)))
@@ -95,6 +100,17 @@ def queue_view(services: GatewayServices, *, agent: Agent, incidents: int) -> Qu
             agents_available=queue.agents_available,
             expected_wait_minutes=None if wait is None else whole_minutes(wait),
             surge=SurgeOut(active=queue.surge.active, reasons=list(queue.surge.reasons)),
+            incidents=[
+                ActiveIncidentOut(
+                    id=incident.id,
+                    title=incident.title,
+                    severity=incident.severity,
+                    scope=incident.scope_text,
+                    customer_note=incident.customer_note,
+                    expected_recovery=incident.expected_recovery,
+                )
+                for incident in incidents
+            ],
         )
 
 

@@ -26,7 +26,7 @@ from bot.domain.orders import (
 from bot.domain.proof_limits import ProofPolicy
 from bot.security.proof_guard import ProofGuard
 from bot.storage.db import make_engine, make_session_factory
-from bot.storage.tables import Base, ProofAttempt
+from bot.storage.tables import Base
 from tests.support.memory_shop import MemoryShop
 
 TODAY = date(2026, 11, 20)
@@ -65,16 +65,19 @@ class InMemoryShop(MemoryShop):
 
 
 def lookup_over(shop: InMemoryShop, *, timeout: float = 2.0) -> OrderDesk:
-    return OrderDesk(orders=shop, logistics=shop, timeout_seconds=timeout)
+    return OrderDesk(orders=shop, logistics=shop, incidents=shop, timeout_seconds=timeout)
 
 
 @pytest.fixture(autouse=True)
 def proof_guard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ProofGuard:
-    """The real guard over a throwaway SQLite file, so no action test touches var/."""
+    """The real guard over a throwaway SQLite file, so no action test touches var/; the
+    incident contacts the delay skill notes go to the same file."""
     engine = make_engine(f"sqlite:///{tmp_path / 'shopdesk.db'}")
-    Base.metadata.create_all(engine, tables=[ProofAttempt.__table__])  # type: ignore[list-item]
-    guard = ProofGuard(make_session_factory(engine), ProofPolicy())
+    Base.metadata.create_all(engine)
+    sessions = make_session_factory(engine)
+    guard = ProofGuard(sessions, ProofPolicy())
     monkeypatch.setattr(services, "proof_guard", lambda: guard)
+    monkeypatch.setattr(services, "shopdesk_sessions", lambda: sessions)
     return guard
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +17,7 @@ from bot.domain.incidents import Incident, IncidentKind
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.texts import CARRY_ON, KEEP_WAITING, LEAVE_MESSAGE, STILL_NEED_PERSON
 from bot.storage.conversations import create_conversation
+from bot.storage.ops_tables import DeskEvent
 from bot.storage.tables import Conversation, Handoff
 from tests.actions.conftest import CUSTOMER, InMemoryShop, lookup_over
 
@@ -166,6 +168,13 @@ async def test_in_a_surge_an_affected_customer_first_hears_the_incident(
     assert "passing you to a person" in second.messages[0]["text"]
     [handoff] = _handoffs(session_factory)
     assert handoff.affected_by_incident
+    # The desk's reports count this contact among the incident's (bot/storage/desk_events.py).
+    assert handoff.summary["incident_id"] == OUTAGE.id
+    with session_factory() as session:
+        tied = session.scalars(
+            sa.select(DeskEvent.incident_id).where(DeskEvent.kind == "handed_off")
+        )
+        assert list(tied) == [OUTAGE.id]
 
 
 async def test_a_conversation_that_did_not_come_through_the_gateway_is_not_queued(

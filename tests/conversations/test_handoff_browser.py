@@ -5,40 +5,19 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Route, expect
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, ScriptErrors
+from tests.support.browser import TIMEOUT_MS, ScriptErrors
 from tests.support.stack import ROOT, Stack
 
 PASSWORD = "a long agent password"
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium")
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-script_errors = ScriptErrors()
-
-
-@pytest.fixture(autouse=True)
-def no_script_errors() -> Iterator[None]:
-    yield from script_errors.none_during_test()
-
-
-def _page(browser: Browser) -> Page:
-    page = script_errors.watch(browser.new_context().new_page())
-    page.set_default_timeout(TIMEOUT_MS)
-    return page
+def _page(browser: Browser, script_errors: ScriptErrors) -> Page:
+    return script_errors.open_page(browser.new_context())
 
 
 @pytest.fixture(scope="module")
@@ -72,10 +51,10 @@ def _agent_available(page: Page, stack: Stack, agent_name: str) -> None:
 
 
 def _waiting_for_a_person(
-    browser: Browser, stack: Stack, agent_name: str, text: str
+    browser: Browser, script_errors: ScriptErrors, stack: Stack, agent_name: str, text: str
 ) -> tuple[Page, Page, Locator]:
     """(customer, agent, queue entry) once ``text``, unique in the shared stack, queued."""
-    customer, agent = _page(browser), _page(browser)
+    customer, agent = _page(browser, script_errors), _page(browser, script_errors)
     _agent_available(agent, stack, agent_name)
     customer.goto(stack.gateway_url + "/")
     expect(customer.locator("body")).to_have_attribute("data-connection", "open")
@@ -88,10 +67,10 @@ def _waiting_for_a_person(
 
 
 def test_a_customer_an_agent_and_the_bot_in_one_conversation(
-    browser: Browser, stack: Stack, agent_name: str
+    browser: Browser, script_errors: ScriptErrors, stack: Stack, agent_name: str
 ) -> None:
     customer, agent, entry = _waiting_for_a_person(
-        browser, stack, agent_name, "I want to talk to a person please"
+        browser, script_errors, stack, agent_name, "I want to talk to a person please"
     )
     expect(entry).to_contain_text("asked for a person")
     handoff_id = int(entry.get_attribute("data-id") or 0)
@@ -146,11 +125,11 @@ def test_a_customer_an_agent_and_the_bot_in_one_conversation(
 
 
 def test_what_the_customer_writes_while_the_take_is_on_its_way_reaches_the_agent(
-    browser: Browser, stack: Stack, agent_name: str
+    browser: Browser, script_errors: ScriptErrors, stack: Stack, agent_name: str
 ) -> None:
     """The customer hears of the take first and may answer before the console has it open."""
     customer, agent, entry = _waiting_for_a_person(
-        browser, stack, agent_name, "can a real person help me with my parcel"
+        browser, script_errors, stack, agent_name, "can a real person help me with my parcel"
     )
     handoff_id = entry.get_attribute("data-id")
 
@@ -179,10 +158,10 @@ def test_what_the_customer_writes_while_the_take_is_on_its_way_reaches_the_agent
 
 
 def test_the_agent_notes_quotes_an_article_and_closes_with_a_resolution(
-    browser: Browser, stack: Stack, agent_name: str
+    browser: Browser, script_errors: ScriptErrors, stack: Stack, agent_name: str
 ) -> None:
     customer, agent, entry = _waiting_for_a_person(
-        browser, stack, agent_name, "let me speak to a human about my card refund"
+        browser, script_errors, stack, agent_name, "let me speak to a human about my card refund"
     )
     handoff_id = int(entry.get_attribute("data-id") or 0)
     entry.locator("button.take").click()
@@ -234,9 +213,9 @@ def test_the_agent_notes_quotes_an_article_and_closes_with_a_resolution(
 
 
 def test_a_call_back_left_while_nobody_is_available_is_done_from_the_console(
-    browser: Browser, stack: Stack, agent_name: str
+    browser: Browser, script_errors: ScriptErrors, stack: Stack, agent_name: str
 ) -> None:
-    agent, customer = _page(browser), _page(browser)
+    agent, customer = _page(browser, script_errors), _page(browser, script_errors)
     _agent_available(agent, stack, agent_name)
     agent.locator("#status-toggle").click()
     expect(agent.locator("#status-toggle")).to_have_attribute("aria-pressed", "false")

@@ -104,6 +104,17 @@ def test_slash_commands_from_customers_set_no_slots(
     assert "last four digits" in reply
 
 
+def test_a_year_in_a_question_is_not_taken_as_the_phone_digits(
+    chat: Chat, shipped_order: dict[str, Any]
+) -> None:
+    chat.say("can I still return things I bought in 2025?")
+
+    reply = chat.say(f"where is order {shipped_order['order_number']}?")
+
+    assert "couldn't match" not in reply
+    assert "last four digits" in reply
+
+
 def test_another_conversations_token_gets_nothing(
     chat: Chat, stack: Stack, shipped_order: dict[str, Any]
 ) -> None:

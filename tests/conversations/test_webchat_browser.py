@@ -11,38 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, WebSocketRoute, expect, sync_playwright
+from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 
 from tests.conversations.conftest import OrderPicker
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, ScriptErrors
+from tests.support.browser import TIMEOUT_MS, ScriptErrors
 from tests.support.ports import free_port
 from tests.support.stack import Stack
-
-script_errors = ScriptErrors()
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(autouse=True)
-def no_script_errors() -> Iterator[None]:
-    yield from script_errors.none_during_test()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    opened = script_errors.watch(context.new_page())
-    opened.set_default_timeout(TIMEOUT_MS)
-    yield opened
-    context.close()
 
 
 def _open_chat(page: Page, stack: Stack) -> None:
@@ -139,10 +113,11 @@ def test_markup_from_a_customer_is_shown_as_text_and_never_runs(page: Page, stac
     assert not [v for v in violations if "Content Security Policy" in v]
 
 
-def test_the_page_is_usable_on_a_phone(browser: Browser, stack: Stack) -> None:
+def test_the_page_is_usable_on_a_phone(
+    browser: Browser, script_errors: ScriptErrors, stack: Stack
+) -> None:
     context = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True)
-    page = script_errors.watch(context.new_page())
-    page.set_default_timeout(TIMEOUT_MS)
+    page = script_errors.open_page(context)
     try:
         _open_chat(page, stack)
         _say(page, "hello")

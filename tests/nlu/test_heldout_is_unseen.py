@@ -40,6 +40,12 @@ INTENTS = frozenset(
         "incident_status",
         "list_incidents",
         "queue_status",
+        "declare_incident",
+        "update_incident",
+        "resolve_incident",
+        # customers who get incident notices
+        "stop_notices",
+        "resume_notices",
     }
 )
 ENTITY_SHAPES = {

@@ -6,7 +6,13 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.channels.engine import BotReply, CustomerVerified, EngineTurn, EngineUnavailable
+from bot.channels.engine import (
+    REPORT_INTENT,
+    BotReply,
+    CustomerVerified,
+    EngineTurn,
+    EngineUnavailable,
+)
 
 
 @dataclass
@@ -29,6 +35,8 @@ class ScriptedEngine:
     down: bool = False
     broken: bool = False
     verifies: Callable[[str], int | None] = lambda text: None
+    # The intent the engine says it read, when the gateway asks (`report_intent`).
+    reads_intent: Callable[[str], str | None] = lambda text: None
     calls: list[EngineCall] = field(default_factory=list)
     resumed: list[tuple[str, str]] = field(default_factory=list)
     before_answer: Callable[[EngineCall], None] | None = None
@@ -54,7 +62,8 @@ class ScriptedEngine:
             self.active -= 1
         customer_id = self.verifies(text)
         verified = [CustomerVerified(customer_id)] if customer_id is not None else []
-        return EngineTurn(replies=self.answer(text), verified_customers=verified)
+        intent = self.reads_intent(text) if metadata.get(REPORT_INTENT) is True else None
+        return EngineTurn(replies=self.answer(text), verified_customers=verified, intent=intent)
 
     async def ready(self) -> bool:
         return not self.down and not self.broken

@@ -272,6 +272,11 @@ class FakeTelegram:
         with self._lock:
             self._failures.setdefault(method, []).extend([error] * times)
 
+    def recover(self, method: str) -> None:
+        """Calls of `method` succeed again: the failures `fail_next` still had are dropped."""
+        with self._lock:
+            self._failures.pop(method, None)
+
     def sent_messages(self, chat_id: int | None = None) -> list[SentMessage]:
         with self._lock:
             return [m for m in self._sent if chat_id is None or m.chat_id == chat_id]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,8 +19,8 @@ from bot.domain.aftersales import (
     ReturnRequest,
 )
 from bot.domain.claims import OPEN_CLAIM_STATUSES
-from bot.domain.incidents import Incident
-from bot.domain.orders import Order, OrderStatus, Shipment
+from bot.domain.incidents import Incident, covers
+from bot.domain.orders import AWAITING_DELIVERY, Order, OrderInScope, OrderStatus, Shipment
 
 T = TypeVar("T")
 
@@ -57,6 +58,29 @@ class MemoryShop:
 
     async def get_shipment(self, order_number: str) -> Shipment | None:
         return await self._answer(self.shipment if order_number == self.order.number else None)
+
+    async def delivery_network(self) -> tuple[list[str], list[str]]:
+        carriers = [self.shipment.carrier] if self.shipment else []
+        return await self._answer(([self.order.customer.region], carriers))
+
+    async def open_orders_in_scope(
+        self,
+        *,
+        regions: Sequence[str],
+        carriers: Sequence[str],
+        placed_from: date | None = None,
+        placed_to: date | None = None,
+    ) -> list[OrderInScope]:
+        order, carrier = self.order, self.shipment.carrier if self.shipment else None
+        placed = order.placed_at.date()
+        covered = (
+            order.status in AWAITING_DELIVERY
+            and covers(regions, carriers, region=order.customer.region, carrier=carrier)
+            and (placed_from is None or placed >= placed_from)
+            and (placed_to is None or placed <= placed_to)
+        )
+        found = [OrderInScope(order.number, order.customer.id, order.status)] if covered else []
+        return await self._answer(found)
 
     async def active_incidents(self, *, at: datetime) -> list[Incident]:
         return await self._answer([i for i in self.incidents if i.is_active(at)])

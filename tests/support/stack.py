@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from bot.demo.declared_incidents import declare_demo_incidents
 from bot.demo.listing import demo_orders
 from bot.demo.seed import seed_demo_shop
 from tests.support.ports import free_port
@@ -138,6 +139,7 @@ def running_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Ite
         raise RuntimeError("models/shopdesk.tar.gz is missing: run `make train`")
     shop_db = f"sqlite:///{workdir / 'demo_shop.db'}"
     seed_demo_shop(shop_db, today=date.today())
+    declare_demo_incidents(f"sqlite:///{workdir / 'shopdesk.db'}", today=date.today())
     ports = {name: free_port() for name in ("rasa", "actions", "gateway")}
     tokens = {name: secrets.token_urlsafe(16) for name in ("channel", "rasa", "actions")}
     endpoints = workdir / "endpoints.yml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from bot.backends.factory import build_order_desk
 from bot.backends.protocols import BackendUnavailable
 from bot.backends.sql import SqlShopBackend
 from bot.demo.rows import DemoShop, OrderRow
+from bot.domain.incidents import Incident
 from bot.domain.orders import GoodsKind, OrderStatus
 from bot.domain.verification import ContactProof
 from bot.settings import Settings
@@ -158,11 +159,16 @@ async def test_statement_timeout_cuts_a_blocked_query(seeded_url: str) -> None:
         backend.close()
 
 
+class _NoIncidents:
+    async def active_incidents(self, *, at: datetime) -> list[Incident]:
+        return []
+
+
 async def test_factory_builds_a_working_lookup(seeded_url: str, expected: DemoShop) -> None:
     row = _first(expected, "out_for_delivery")
     customer = next(c for c in expected.customers if c["id"] == row["customer_id"])
     settings = Settings(shop_database_url=seeded_url, backend="sql", backend_timeout_seconds=3.0)
-    lookup = build_order_desk(settings)
+    lookup = build_order_desk(settings, incidents=_NoIncidents())
     last4 = customer["phone"][-4:]
     wrong = f"{(int(last4) + 1) % 10_000:04d}"
     assert await lookup.verify(row["number"], ContactProof("phone_last4", last4)) == customer["id"]
@@ -182,4 +188,4 @@ async def test_factory_builds_a_working_lookup(seeded_url: str, expected: DemoSh
 
 def test_factory_rejects_an_unknown_backend() -> None:
     with pytest.raises(ValueError, match=r"unknown order backend 'rest' .*known: sql"):
-        build_order_desk(Settings(backend="rest"))
+        build_order_desk(Settings(backend="rest"), incidents=_NoIncidents())

@@ -142,6 +142,28 @@ async def test_only_a_well_formed_verification_signal_is_taken_and_never_shown(
     assert [signal.customer_id for signal in turn.verified_customers] == verified
 
 
+@pytest.mark.parametrize(
+    ("signal", "intent"),
+    [
+        ({"type": "intent", "name": "order_status"}, "order_status"),
+        ({"type": "intent", "name": "Order Status!"}, None),
+        ({"type": "intent", "name": "x" * 65}, None),
+        ({"type": "intent", "name": 3}, None),
+        ({"type": "customer_verified", "name": "order_status"}, None),
+    ],
+)
+async def test_the_intent_the_engine_read_is_taken_and_never_shown(
+    fake_rasa: FakeRasa, signal: dict[str, object], intent: str | None
+) -> None:
+    """The answer to `report_intent` (bot/engine/gateway_channel.py), for the desk's figures."""
+    fake_rasa.answer_json([{"text": "Here it is."}, {"custom": {"shopdesk_signal": signal}}])
+
+    turn = await _turn(_settings(fake_rasa.url))
+
+    assert turn.replies == [BotReply(text="Here it is.")]
+    assert turn.intent == intent
+
+
 async def test_a_reply_with_only_buttons_keeps_them(fake_rasa: FakeRasa) -> None:
     fake_rasa.answer_json([{"buttons": [{"title": "Yes", "payload": "/affirm"}]}])
 

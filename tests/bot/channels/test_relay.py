@@ -84,7 +84,12 @@ async def test_message_is_stored_before_the_engine_sees_it_then_answered(
         EngineCall(
             conversation_id,
             "Where is my order?",
-            {"channel": "api", "conversation_id": conversation_id, "role": "customer"},
+            {
+                "channel": "api",
+                "conversation_id": conversation_id,
+                "role": "customer",
+                "report_intent": True,  # the desk's topic of this contact is not known yet
+            },
         )
     ]
     assert [(m.sender, m.text, m.buttons) for m in produced] == [

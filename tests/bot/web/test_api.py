@@ -132,6 +132,7 @@ def test_a_message_is_answered_and_both_sides_are_stored(
         "conversation_id": conversation_id,
         "role": "customer",
         "client": "ip:unknown",  # TestClient's peer is "testclient", not an address
+        "report_intent": True,  # the desk's topic of this contact is not known yet
     }
     assert engine.calls == [(conversation_id, EMAIL_TEXT, metadata)]
     assert _stored_messages(db) == [

@@ -14,12 +14,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import WebSocketTestSession
 
 from bot.domain.handoff import HandoffPolicy, HandoffReason
+from bot.domain.incident_changes import IncidentChange
+from bot.domain.incidents import IncidentStatus
 from bot.handoff.agents import add_agent, disable, set_role
 from bot.handoff.desk import HandoffDesk, HandoffRequest
 from bot.handoff.texts import CARRY_ON, KEEP_WAITING, LEAVE_MESSAGE, RATING_QUESTION
 from bot.settings import Settings
 from bot.storage.db import make_engine, make_session_factory
+from bot.storage.incidents import Author, change_incident, declare_incident
 from bot.web.app import create_app
+from tests.bot.domain.test_incident_changes import DRAFT
 from tests.support.engines import ScriptedEngine
 
 PASSWORD = "correct horse battery"
@@ -374,3 +378,30 @@ def test_the_console_knows_the_members_role_and_a_disabled_member_is_out_at_once
     relogin = client.post("/api/console/login", json={"username": "mei", "password": PASSWORD})
     assert relogin.status_code == 401
     assert relogin.json() == {"detail": "wrong username or password"}
+
+
+def test_agents_see_each_active_incident_and_what_customers_are_told(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    """The same registry as the bot's delay answers: a change shows on the next read."""
+    _login(client)
+    assert client.get("/api/console/queue").json()["incidents"] == []
+    with session_factory.begin() as session:
+        declared = declare_incident(session, draft=DRAFT, author=Author("Mei"))
+    queue = client.get("/api/console/queue").json()
+    [shown] = queue["incidents"]
+    assert (shown["id"], shown["title"], shown["scope"], shown["customer_note"]) == (
+        declared.id,
+        DRAFT.title,
+        "Hubei (Wuhan); SF Express",
+        DRAFT.customer_note,
+    )
+    assert queue["surge"]["reasons"] == ["active incident"]
+    with session_factory.begin() as session:
+        change_incident(
+            session,
+            incident_id=declared.id,
+            change=IncidentChange(status=IncidentStatus.RESOLVED),
+            author=Author("Mei"),
+        )
+    assert client.get("/api/console/queue").json()["incidents"] == []

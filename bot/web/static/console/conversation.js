@@ -2,6 +2,7 @@
 
 import { fitReply } from "./conversation-actions.js";
 import { buildTime, h } from "./elements.js";
+import { closeOpsChat } from "./ops-chat.js";
 import { api, state, ui } from "./page.js";
 import { renderMine } from "./queue.js";
 
@@ -39,6 +40,7 @@ export function showDetail(detail) {
 }
 
 export function showConversation(detail) {
+  if (detail) closeOpsChat(); // one thing in the main pane at a time
   ui.conversation.hidden = !detail;
   ui.conversationEmpty.hidden = Boolean(detail);
   if (!detail) {

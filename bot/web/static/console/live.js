@@ -2,6 +2,7 @@
 
 import { loadCallbacks } from "./callbacks.js";
 import { onMessageEvent, openConversation } from "./conversation.js";
+import { onOpsChatEvent } from "./ops-chat.js";
 import { api, guarded, state } from "./page.js";
 import { refreshQueue, tick } from "./queue.js";
 import { renderAgent } from "./session.js";
@@ -76,6 +77,7 @@ function onEvent(raw) {
   const type = event && event.type;
   if (type === "queue") refreshLists();
   if (type === "message") onMessageEvent(event.handoff_id, event.message);
+  if (type === "ops_chat") onOpsChatEvent();
   if (type === "handoff") {
     if (state.open && state.open.id === event.handoff_id) guarded(openConversation)(event.handoff_id, true);
     refreshQueue();

@@ -3,7 +3,8 @@
  * the WebSocket /ws/console). This module wires the page; each part is its own module:
  * page.js (shared elements, state, API), session.js (login and the agent), queue.js,
  * callbacks.js, conversation.js and conversation-actions.js, knowledge.js, live.js
- * (the socket and the poll), elements.js (building elements).
+ * (the socket and the poll), elements.js (building elements), ops-chat.js (the Ops chat
+ * and Telegram linking, for ops and managers).
  *
  * Why it is built like this:
  * - The server is the truth. A WebSocket event only says what changed; the page then
@@ -26,6 +27,7 @@ import { addNote, closeConversation, fitReply, handBack, onReplyKey, sendReply }
 import { showConversation } from "./conversation.js";
 import { searchKnowledge } from "./knowledge.js";
 import { connect } from "./live.js";
+import { setUpOpsChat } from "./ops-chat.js";
 import { api, guarded, onSessionEnd, onSubmit, state, ui } from "./page.js";
 import { enterConsole, onLogin, onLogout, showLogin, toggleStatus } from "./session.js";
 
@@ -41,6 +43,7 @@ async function start() {
   onSubmit(ui.noteForm, addNote);
   onSubmit(ui.kbForm, searchKnowledge);
   onSubmit(ui.closeForm, closeConversation);
+  setUpOpsChat();
   window.addEventListener("online", () => state.me && !state.socket && connect()); // skip the backoff
   showConversation(null);
   try {

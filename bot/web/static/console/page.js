@@ -8,7 +8,8 @@ const byId = (id) => document.getElementById(id);
 const camel = (id) => id.replace(/-(\w)/g, (_, c) => c.toUpperCase());
 export const ui = Object.fromEntries([
   "login-view", "login-form", "username", "password", "login-button", "login-error", "console-view",
-  "agent-name", "agent-load", "status-toggle", "queue-stats", "logout", "surge", "surge-reasons",
+  "agent-name", "agent-load", "status-toggle", "queue-stats", "reports-link", "logout", "surge", "surge-reasons",
+  "incidents", "incident-list",
   "console-notice", "queue", "queue-count", "queue-empty", "mine", "mine-empty", "mine-heading", "callbacks",
   "callbacks-empty", "callbacks-heading", "conversation-empty", "conversation", "conversation-title",
   "conversation-meta", "transcript", "reply-form", "reply-input", "reply-send", "summary", "kb-form",

@@ -1,7 +1,7 @@
 // The queue of waiting customers and the agent's own conversations.
 
 import { openConversation, showDetail } from "./conversation.js";
-import { formatDuration, h, redrawList } from "./elements.js";
+import { buildTime, formatDuration, h, redrawList } from "./elements.js";
 import { api, report, showNotice, state, ui } from "./page.js";
 import { renderLoad } from "./session.js";
 
@@ -33,9 +33,24 @@ async function loadQueue() {
   const surging = Boolean(surge && surge.active);
   ui.surge.hidden = !surging;
   ui.surgeReasons.replaceChildren(...(surging ? surge.reasons : []).map((reason) => h("li", {}, reason)));
+  renderIncidents(queue.incidents || []);
   renderMine();
   renderLoad();
   tick();
+}
+
+// What the bot tells customers about each active incident, so agents say the same.
+function renderIncidents(incidents) {
+  ui.incidents.hidden = incidents.length === 0;
+  ui.incidentList.replaceChildren(...incidents.map((incident) =>
+    h("li", { class: "incident", data: { id: incident.id } },
+      h("details", {},
+        h("summary", {},
+          h("strong", {}, `#${incident.id} ${incident.title}`),
+          ` · severity ${incident.severity} · ${incident.scope}`,
+          incident.expected_recovery && h("span", {}, " · back by ",
+            buildTime(incident.expected_recovery, true))),
+        h("p", { class: "incident-note" }, incident.customer_note)))));
 }
 
 export function renderMine() {

@@ -3,6 +3,8 @@
 import { loadCallbacks } from "./callbacks.js";
 import { showConversation } from "./conversation.js";
 import { startLive, stopLive } from "./live.js";
+import { resetNoticeProgress, showNoticeProgress } from "./notices.js";
+import { resetOpsChat, showOpsAccess } from "./ops-chat.js";
 import { LOGIN_PATH, api, showNotice, state, ui } from "./page.js";
 import { refreshQueue } from "./queue.js";
 
@@ -60,6 +62,8 @@ function resetConsole() {
   for (const list of lists) list.replaceChildren();
   ui.replyInput.value = "";
   showConversation(null);
+  resetOpsChat();
+  resetNoticeProgress();
   showNotice("");
 }
 
@@ -69,6 +73,9 @@ export function renderAgent(agent) {
   const available = agent.status === "available";
   ui.statusToggle.textContent = available ? "Available" : "Away";
   ui.statusToggle.setAttribute("aria-pressed", String(available));
+  showOpsAccess(agent);
+  showNoticeProgress(agent);
+  ui.reportsLink.hidden = !["ops", "manager"].includes(agent.role); // GET /console/reports
   renderLoad();
 }
 
