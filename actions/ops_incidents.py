@@ -6,7 +6,6 @@ with a choice of buttons, never a guess.
 
 from __future__ import annotations
 
-from bot.domain.incident_text import find_incidents
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
@@ -14,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import services
 from actions.ops_access import OpsAction
 from actions.signals import StaffMember
+from bot.domain.incident_text import find_incidents
 from bot.domain.incidents import Incident
 from bot.ops import texts
 
