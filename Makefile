@@ -29,7 +29,7 @@ help:
 	@echo "make run    set up if needed, train if needed, start engine + actions + gateway"
 	@echo "make test   set up if needed, run ruff, mypy and every test"
 	@echo "make train  retrain the Rasa model if its inputs changed"
-	@echo "make eval   held-out intent accuracy, then CLINC150 and BANKING77 (long)"
+	@echo "make eval   knowledge-base hit@1/hit@3, held-out intent accuracy, then CLINC150 and BANKING77 (long)"
 	@echo "make bench  time one customer turn on the web chat and on Telegram (real stack)"
 	@echo "make bench-surge  a normal hour, then a surge, with simulated customers and agents (about 10 min)"
 	@echo "make bench-notices  an incident notice to 10,000 Telegram customers, against the 25/s limit (about 8 min)"
@@ -104,6 +104,7 @@ bench-notices: setup
 	$(BIN)/python -m bench.notices
 
 eval: setup $(MODEL)
+	$(BIN)/python -m bot.evaluation.knowledge
 	PYTHONPATH=$(CURDIR) $(RASA_VENV)/bin/python -m bot.evaluation.heldout
 	PYTHONPATH=$(CURDIR) $(RASA_VENV)/bin/python -m bot.evaluation.benchmarks --dataset all
 

@@ -1,8 +1,10 @@
 """Policy questions, and anything the intents miss, answered from the knowledge base.
 
-The bot quotes an article only when retrieval is confident; otherwise it offers
-the three closest titles as buttons rather than guess, and when nothing is
-close it says plainly what it can do.
+The bot quotes the section of an article that answers the question, and names
+the article, only when retrieval is confident; otherwise it offers the three
+closest titles as buttons rather than guess, and when nothing is close it says
+plainly what it can do. A pressed title gets the article's opening paragraph,
+because the button says which article but not which part of it.
 """
 
 from __future__ import annotations
@@ -71,8 +73,26 @@ def fallbacks_in_a_row(tracker: Tracker) -> int:
     return count
 
 
+def section_text(hit: SearchHit) -> str:
+    """The section as a reply: its heading leads, so a list or a short answer keeps its topic.
+
+    A heading that is a question ("Can you send everything together?") reads as
+    the question being answered; any other heading becomes a lead-in.
+    """
+    if not hit.section:
+        return hit.answer
+    if hit.section.endswith("?"):
+        return f"{hit.section} {hit.answer}"
+    separator = "\n" if hit.answer.startswith(("-", "*", "+")) else " "
+    return f"{hit.section}:{separator}{hit.answer}"
+
+
 def answer_text(hit: SearchHit) -> str:
-    return f"{hit.answer}\n(From our help article “{hit.title}”.)"
+    return f"{section_text(hit)}\n(From our help article “{hit.title}”.)"
+
+
+def summary_text(hit: SearchHit) -> str:
+    return f"{hit.summary or hit.answer}\n(From our help article “{hit.title}”.)"
 
 
 class ActionAnswerFromKnowledge(Action):
@@ -91,7 +111,7 @@ class ActionAnswerFromKnowledge(Action):
         question, search = _question(tracker), self._load()
         chosen = await asyncio.to_thread(_chosen, question, search)
         if chosen:
-            dispatcher.utter_message(text=answer_text(chosen))
+            dispatcher.utter_message(text=summary_text(chosen))
             return []
         hits = await asyncio.to_thread(lambda: search.search(question, top_k=3))
         if is_confident(hits):

@@ -20,7 +20,9 @@ TOKEN_VARIABLE = "SHOPDESK_RASA_AUTH_TOKEN"  # noqa: S105 (a variable's name)
 def rasa_arguments(options: list[str], token: str) -> list[str]:
     if any(option.split("=", 1)[0] == "--auth-token" for option in options):
         raise SystemExit(f"give the token in {TOKEN_VARIABLE}, not as --auth-token")
-    return ["rasa", "run", *options, "--auth-token", token]
+    # Joined with "=": a token may start with "-" (token_urlsafe's alphabet has it), and
+    # argparse would take a separate "-xyz" for an option and refuse to start.
+    return ["rasa", "run", *options, f"--auth-token={token}"]
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""The shop's knowledge base: articles, their search index, and hybrid retrieval.
+"""The shop's knowledge base: articles and their sections, the search index, hybrid retrieval.
 
 Importing this package loads no model and reads no file; the encoder and the
 index are loaded on first use (the action server imports every module eagerly).
@@ -6,7 +6,7 @@ index are loaded on first use (the action server imports every module eagerly).
 
 from __future__ import annotations
 
-from bot.knowledge.articles import Article, ArticleError, load_articles
+from bot.knowledge.articles import Article, ArticleError, Section, load_articles
 from bot.knowledge.index import KnowledgeIndexError, build_index, encoder
 from bot.knowledge.retriever import (
     CONFIDENCE_MARGIN,
@@ -25,6 +25,7 @@ __all__ = [
     "KnowledgeIndexError",
     "KnowledgeRetriever",
     "SearchHit",
+    "Section",
     "build_index",
     "encoder",
     "get_retriever",

@@ -1,8 +1,9 @@
 """Knowledge-base articles: Markdown files with YAML front matter, validated strictly.
 
-The bot quotes an article's first paragraph as its reply, so a broken article
-must stop the index build with a message an editor can act on (which file,
-what is wrong) rather than surface later as a garbled or missing answer.
+The bot quotes the one section of an article that answers the question (the
+intro counts as a section), so a broken article must stop the index build with
+a message an editor can act on (which file, what is wrong) rather than surface
+later as a garbled or missing answer.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import yaml
 ARTICLE_SUFFIX = ".md"
 _ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FENCE = "---"
+_HEADING = re.compile(r"^##+\s+(.+?)\s*$", re.MULTILINE)
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+\.)\s+")
 
 
 class ArticleError(ValueError):
@@ -29,14 +32,23 @@ class ArticleError(ValueError):
 
 
 @dataclass(frozen=True)
+class Section:
+    """One quotable part of an article: the intro (heading "") or a `## ` section."""
+
+    heading: str
+    text: str  # chat-ready: paragraphs on one line each, list items on their own lines
+
+
+@dataclass(frozen=True)
 class Article:
-    """One policy article; `answer` is its first paragraph, the bot's direct reply."""
+    """One policy article; `answer` is its first paragraph, the reply to "what does it say?"."""
 
     id: str
     title: str
     tags: tuple[str, ...]
     body: str
     answer: str
+    sections: tuple[Section, ...] = ()
 
 
 def load_articles(directory: Path) -> list[Article]:
@@ -84,7 +96,50 @@ def parse_article(path: Path) -> Article:
     answer = first_paragraph(body)
     if answer.startswith("#"):
         raise ArticleError(path, "body must open with the direct answer, not a heading")
-    return Article(id=article_id, title=title, tags=tags, body=body, answer=answer)
+    return Article(
+        id=article_id,
+        title=title,
+        tags=tags,
+        body=body,
+        answer=answer,
+        sections=split_sections(path, body),
+    )
+
+
+def split_sections(path: Path, body: str) -> tuple[Section, ...]:
+    """The intro, then each `## ` section, each with text a chat can show as it is.
+
+    A heading with nothing under it is an editing slip that would be quoted as an
+    empty answer, so it is refused here.
+    """
+    pieces = _HEADING.split(body)  # [intro, heading, text, heading, text, ...]
+    sections = [Section("", chat_text(pieces[0]))]
+    for heading, text in zip(pieces[1::2], pieces[2::2], strict=True):
+        if not text.strip():
+            raise ArticleError(path, f"section {heading!r} is empty")
+        sections.append(Section(heading, chat_text(text)))
+    return tuple(sections)
+
+
+def chat_text(markdown: str) -> str:
+    """Paragraphs joined into single lines, list items kept one per line, blank lines dropped.
+
+    Telegram and the web chat show line breaks but no Markdown lists; a list
+    squeezed into one line would read as a run-on sentence.
+    """
+    lines: list[str] = []
+    for paragraph in re.split(r"\n\s*\n", markdown.strip()):
+        current: list[str] = []
+        for line in (raw.strip() for raw in paragraph.splitlines()):
+            if not line:
+                continue
+            if _LIST_ITEM.match(line) and current:
+                lines.append(" ".join(current))
+                current = []
+            current.append(line)
+        if current:
+            lines.append(" ".join(current))
+    return "\n".join(lines)
 
 
 def first_paragraph(body: str) -> str:

@@ -1,11 +1,12 @@
-"""The knowledge-base index: passage embeddings from the packaged MiniLM plus BM25 tokens.
+"""The knowledge-base index: one entry per section, MiniLM embeddings plus BM25 tokens.
 
-Articles are indexed as a few passages (title, tags and answer; then each
-section) because a customer's question usually matches one section, and a
-whole article squeezed into one vector blurs it. The dense model catches
-paraphrases ("send back" ~ "return"); BM25 catches the rare words the model
-knows poorly ("fapiao", "PIPL", "crayfish"). BM25 runs twice over the same
-text: per passage and per whole article. Both are fused in `retriever`.
+Every section of an article (the intro counts as one) is indexed on its own,
+because a customer's question is answered by one section and the bot quotes
+just that one; a whole article squeezed into one vector blurs it. The dense
+model catches paraphrases ("send back" ~ "return"); BM25 catches the rare
+words the model knows poorly ("fapiao", "PIPL", "crayfish"). BM25 runs twice
+over the same text: per section and per whole article. Both are fused in
+`retriever`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 FloatArray = npt.NDArray[np.float32]
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-INDEX_FORMAT = 1  # bump when passages, tokens or the file layout change: forces a rebuild
+INDEX_FORMAT = 2  # bump when passages, tokens or the file layout change: forces a rebuild
 INDEX_FILE = "index.json"
 ENCODE_BATCH_SIZE = 32
 MIN_QUERY_WORDS = 2.0  # BM25 gives full credit only to queries this informative (see Bm25)
@@ -55,8 +56,6 @@ _STOPWORDS = frozenset((
 ))  # fmt: skip
 _WORD = re.compile(r"[^\W_]+")
 _MARKDOWN = re.compile(r"^\s*(?:[-*+]\s+|\d+\.\s+)|[*_`]", re.MULTILINE)
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-_SECTION = re.compile(r"^##+\s+(.+?)\s*$", re.MULTILINE)
 
 
 class KnowledgeIndexError(RuntimeError):
@@ -127,28 +126,37 @@ class Bm25:
 
 @dataclass(frozen=True)
 class Passage:
+    """One section as indexed: `text` is what is embedded and searched, `quote` what is said."""
+
     article: str  # article id
+    heading: str  # "" for the intro
+    quote: str
     text: str
 
 
 def passages(article: Article) -> list[Passage]:
-    """Title + tags + answer, then one passage per section (intro leftovers included).
+    """One passage per section, the intro first, each led by the article's title.
 
-    Every section carries the title and tags too: a short section alone ("The
-    size I want is out of stock") otherwise attracts unrelated questions.
+    The title gives a short section its topic ("Cash on delivery" means one thing
+    in payment methods and another in contactless delivery). The tags were tried
+    on every section too and lost on the tuning questions: they pull every
+    section of an article towards the same few words.
     """
-    tags = ", ".join(article.tags)
-    result = [Passage(article.id, f"{article.title}. {tags}. {article.answer}")]
-    parts = _PARAGRAPH_BREAK.split(article.body.strip(), maxsplit=1)
-    rest = parts[1] if len(parts) > 1 else ""
-    pieces = _SECTION.split(rest)  # [intro, heading, text, heading, text, ...]
-    sections = [("", pieces[0]), *zip(pieces[1::2], pieces[2::2], strict=True)]
-    for heading, text in sections:
-        clean = " ".join(_MARKDOWN.sub("", text).split())
-        if clean:
-            label = f"{article.title} ({tags}): {heading}" if heading else article.title
-            result.append(Passage(article.id, f"{label}. {clean}"))
+    result = []
+    for section in article.sections:
+        clean = " ".join(_MARKDOWN.sub("", section.text).split())
+        label = f"{article.title}: {section.heading}" if section.heading else article.title
+        result.append(Passage(article.id, section.heading, section.text, f"{label}. {clean}"))
     return result
+
+
+def tag_texts(article: Article) -> list[str]:
+    """One short text per tag, led by the title: what a customer's topic word is matched to.
+
+    Tags are the words customers use ("fapiao", "pickup code", "sold out"); embedded
+    alone they match a short question that the longer sections dilute.
+    """
+    return [f"{article.title}: {tag}" for tag in article.tags]
 
 
 def article_text(article: Article) -> str:
@@ -230,7 +238,8 @@ def build_index(articles: Sequence[Article], out_dir: Path) -> None:
     if not articles:
         raise ValueError("cannot index an empty knowledge base")
     chunks = [passage for article in articles for passage in passages(article)]
-    vectors = encode([passage.text for passage in chunks])
+    tags = [(article.id, text) for article in articles for text in tag_texts(article)]
+    vectors = encode([passage.text for passage in chunks] + [text for _, text in tags])
     digest = fingerprint(articles)
     embeddings_file = f"embeddings-{digest[:16]}.npy"
     meta = {
@@ -249,8 +258,16 @@ def build_index(articles: Sequence[Article], out_dir: Path) -> None:
             for a in articles
         ],
         "passages": [
-            {"article": p.article, "text": p.text, "tokens": tokenize(p.text)} for p in chunks
+            {
+                "article": p.article,
+                "heading": p.heading,
+                "quote": p.quote,
+                "text": p.text,
+                "tokens": tokenize(p.text),
+            }
+            for p in chunks
         ],
+        "tags": [{"article": article, "text": text} for article, text in tags],
         "bm25": {"k1": 1.2, "b": 0.75},
     }
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,10 @@
-"""Hybrid search over the saved index: dense cosine fused with normalised BM25.
+"""Hybrid search over the saved index: dense cosine fused with normalised BM25, per section.
 
-Fusion is a weighted sum of two absolute scores rather than reciprocal-rank
-fusion, because the bot needs a confidence it can compare with a fixed
-threshold, and ranks alone say nothing about whether anything matched.
+Each section gets a score; an article scores as its best section, and that
+section is the one the bot quotes. Fusion is a weighted sum of two absolute
+scores rather than reciprocal-rank fusion, because the bot needs a confidence
+it can compare with a fixed threshold, and ranks alone say nothing about
+whether anything matched.
 """
 
 from __future__ import annotations
@@ -27,11 +29,22 @@ from bot.knowledge.index import (
 )
 
 # The fusion weights and both confidence knobs were tuned on the labelled questions in
-# tests/bot/knowledge/queries.yml (plus a second set kept in test_retriever.py). The dense
-# model carries the ranking; BM25 rescues rare words and pulls off-topic questions down,
-# because their words are missing from the knowledge base. Anywhere in 0.65-0.8 the
-# accuracy was flat; 0.7 sits in the middle of that plateau.
+# tests/bot/knowledge/tuning_set.yml and queries.yml, never on heldout_set.yml (see
+# docs/knowledge-base.md for the table of what was tried). The dense model carries the
+# ranking; BM25 rescues rare words and pulls off-topic questions down, because their
+# words are missing from the knowledge base. Anywhere in 0.6-0.8 the accuracy was flat;
+# 0.7 sits in the middle of that plateau.
 DENSE_WEIGHT = 0.7
+
+TAG_WEIGHT = 0.2
+"""Share of an article's score given to its closest tag (dense): the customer's own topic
+word ("fapiao", "pickup code") often says more than any section's prose. 0.1-0.2 won on
+the tuning sets; more let one tag outvote the sections."""
+
+TAG_MATCH_BONUS = 0.05
+"""Added when the question contains a whole tag (query expansion from the tags, lexical):
+two or more tag words earn the full bonus, one word half. Larger bonuses let a shared
+word ("voucher", "refund") override the sections."""
 
 CONFIDENCE_THRESHOLD = 0.35
 """Under this top score the bot offers the top-3 titles as buttons instead of answering.
@@ -52,15 +65,23 @@ the score alone cannot catch them; a margin of 0.03 turns all of them into a
 choice of buttons. Quoting the wrong policy costs trust; a button costs one tap.
 """
 
+INTRO_PREFERENCE = 0.04
+"""How far the intro may trail the best section and still be the one quoted (see
+`_best_section`); tuned on the section labels of the tuning set."""
+
 MAX_QUERY_CHARS = 1000  # the encoder truncates long input anyway; BM25 need not see a novel
 
 
 @dataclass(frozen=True)
 class SearchHit:
+    """An article found for a question, with the section of it that answers best."""
+
     id: str
     title: str
     score: float  # 0..1, comparable with CONFIDENCE_THRESHOLD
-    answer: str
+    answer: str  # the best section's text: what the bot quotes
+    section: str = ""  # that section's heading; "" for the intro
+    summary: str = ""  # the article's opening paragraph, for "what does this article say?"
 
 
 def is_confident(hits: Sequence[SearchHit]) -> bool:
@@ -73,6 +94,12 @@ def is_confident(hits: Sequence[SearchHit]) -> bool:
     return len(hits) < 2 or hits[0].score - hits[1].score >= CONFIDENCE_MARGIN
 
 
+@dataclass(frozen=True)
+class _Section:
+    heading: str
+    quote: str
+
+
 class KnowledgeRetriever:
     """An index loaded into memory; the encoder itself is shared process-wide."""
 
@@ -83,8 +110,11 @@ class KnowledgeRetriever:
         embeddings: FloatArray,
         passage_bm25: Bm25,
         article_bm25: Bm25,
+        sections: Sequence[_Section] = (),
+        tags: Sequence[tuple[int, FloatArray]] = (),
+        tag_tokens: Sequence[Sequence[frozenset[str]]] = (),
     ) -> None:
-        self._articles = [SearchHit(h.id, h.title, 0.0, h.answer) for h in hits]
+        self._articles = [SearchHit(h.id, h.title, 0.0, h.answer, summary=h.answer) for h in hits]
         owners = np.asarray(passage_article, dtype=np.intp)
         if len(owners) and (np.any(np.diff(owners) < 0) or owners[0] != 0):
             raise KnowledgeIndexError("passages must be grouped by article, in article order")
@@ -92,9 +122,18 @@ class KnowledgeRetriever:
         self._slices = [slice(int(a), int(b)) for a, b in pairwise(bounds)]
         if any(part.start == part.stop for part in self._slices):
             raise KnowledgeIndexError("every article needs at least one passage")
+        self._owners = owners
+        self._sections = list(sections) or [_Section("", "")] * len(owners)
         self._embeddings = embeddings
         self._passage_bm25 = passage_bm25
         self._article_bm25 = article_bm25
+        self._tag_owners = np.asarray([owner for owner, _ in tags], dtype=np.intp)
+        self._tag_vectors = (
+            np.stack([vector for _, vector in tags]).astype(np.float32)
+            if tags
+            else np.zeros((0, embeddings.shape[1]), dtype=np.float32)
+        )
+        self._tag_tokens = [list(words) for words in tag_tokens] or [[] for _ in self._articles]
 
     @classmethod
     def load(cls, index_dir: Path) -> KnowledgeRetriever:
@@ -104,68 +143,116 @@ class KnowledgeRetriever:
             articles = [SearchHit(a["id"], a["title"], 0.0, a["answer"]) for a in meta["articles"]]
             position = {hit.id: i for i, hit in enumerate(articles)}
             passage_article = [position[p["article"]] for p in meta["passages"]]
+            sections = [_Section(str(p["heading"]), str(p["quote"])) for p in meta["passages"]]
             k1, b = float(meta["bm25"]["k1"]), float(meta["bm25"]["b"])
             passage_bm25 = Bm25([list(p["tokens"]) for p in meta["passages"]], k1=k1, b=b)
             article_bm25 = Bm25([list(a["tokens"]) for a in meta["articles"]], k1=k1, b=b)
+            tag_article = [position[entry["article"]] for entry in meta["tags"]]
+            tag_tokens = [[frozenset(tokenize(tag)) for tag in a["tags"]] for a in meta["articles"]]
             embeddings = np.load(index_dir / str(meta["embeddings"]), allow_pickle=False)
         except (KeyError, TypeError, ValueError, OSError) as error:
             raise KnowledgeIndexError(f"index in {index_dir} is damaged ({error!r})") from None
-        if embeddings.ndim != 2 or embeddings.shape[0] != len(passage_article):
+        count = len(passage_article)
+        if embeddings.ndim != 2 or embeddings.shape[0] != count + len(tag_article):
             raise KnowledgeIndexError(f"index in {index_dir} is inconsistent; rebuild it")
         vectors = embeddings.astype(np.float32)
-        return cls(articles, passage_article, vectors, passage_bm25, article_bm25)
+        tags = list(zip(tag_article, vectors[count:], strict=True))
+        return cls(
+            articles,
+            passage_article,
+            vectors[:count],
+            passage_bm25,
+            article_bm25,
+            sections,
+            tags,
+            tag_tokens,
+        )
 
     @property
     def article_ids(self) -> list[str]:
         return [article.id for article in self._articles]
 
-    def article_scores(self, queries: Sequence[str]) -> tuple[FloatArray, FloatArray]:
-        """Dense and lexical scores per (query, article), both in [0, 1].
+    def passage_scores(self, queries: Sequence[str]) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Dense and lexical scores per (query, section), and tag scores per (query, article).
 
-        Dense is the mean of the article's two best passages, so one stray
-        section cannot carry an article alone. Lexical averages the best
-        passage (one section answers the whole question) with the whole
-        article (its words are spread over sections, as in "send back" +
-        "mouldy strawberries").
+        All in [0, 1]. The tag score is TAG_WEIGHT of the closest tag's cosine plus
+        the TAG_MATCH_BONUS for a tag found word for word in the question.
+
+        Lexical averages the section's own BM25 (one section answers the whole
+        question) with its article's (the words of a question may be spread over
+        sections, as in "send back" + "mouldy strawberries").
         """
         texts = [query.strip()[:MAX_QUERY_CHARS] for query in queries]
-        shape = (len(texts), len(self._articles))
+        shape = (len(texts), len(self._owners))
         dense = np.zeros(shape, dtype=np.float32)
         lexical = np.zeros(shape, dtype=np.float32)
+        tagged = np.zeros((len(texts), len(self._articles)), dtype=np.float32)
         present = [row for row, text in enumerate(texts) if text]
         if not present:
-            return dense, lexical
-        cosine = np.clip(encode([texts[row] for row in present]) @ self._embeddings.T, 0.0, 1.0)
-        for column, part in enumerate(self._slices):
-            dense[present, column] = np.sort(cosine[:, part], axis=1)[:, -2:].mean(axis=1)
+            return dense, lexical, tagged
+        vectors = encode([texts[row] for row in present])
+        dense[present] = np.clip(vectors @ self._embeddings.T, 0.0, 1.0)
+        tag_cosine = np.clip(vectors @ self._tag_vectors.T, 0.0, 1.0)
+        for column in range(len(self._articles)):
+            own = self._tag_owners == column
+            if own.any():
+                tagged[present, column] = TAG_WEIGHT * tag_cosine[:, own].max(axis=1)
         for row in present:
             tokens = tokenize(texts[row])
-            by_passage = self._passage_bm25.scores(tokens)
-            best = np.array([by_passage[part].max() for part in self._slices], dtype=np.float32)
-            lexical[row] = (best + self._article_bm25.scores(tokens)) / 2
-        return dense, lexical
+            by_article = self._article_bm25.scores(tokens)[self._owners]
+            lexical[row] = (self._passage_bm25.scores(tokens) + by_article) / 2
+            tagged[row] += TAG_MATCH_BONUS * self._tag_matches(frozenset(tokens))
+        return dense, lexical, tagged
+
+    def _tag_matches(self, words: frozenset[str]) -> FloatArray:
+        """Per article, 1 if a tag of two or more words is in the question, 0.5 for one word."""
+        matched = [
+            max((len(tag) for tag in tags if tag and tag <= words), default=0)
+            for tags in self._tag_tokens
+        ]
+        return np.asarray(np.minimum(matched, 2) / 2, dtype=np.float32)
 
     def search_many(self, queries: Sequence[str], *, top_k: int = 3) -> list[list[SearchHit]]:
         """Ranked hits per query, encoded in batches; an empty query gets no hits."""
-        dense, lexical = self.article_scores(queries)
+        dense, lexical, tagged = self.passage_scores(queries)
         combined = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical
         results: list[list[SearchHit]] = []
-        for query, scores in zip(queries, combined, strict=True):
+        for query, scores, tag_scores in zip(queries, combined, tagged, strict=True):
             if not query.strip():
                 results.append([])
                 continue
-            order = np.argsort(-scores, kind="stable")[: max(top_k, 0)]
-            results.append([self._hit(int(i), float(scores[i])) for i in order])
+            best = [self._best_section(scores, part) for part in self._slices]
+            by_section = np.array([scores[part].max() for part in self._slices], dtype=np.float32)
+            by_article = (1 - TAG_WEIGHT) * by_section + tag_scores
+            order = np.argsort(-by_article, kind="stable")[: max(top_k, 0)]
+            results.append([self._hit(int(i), best[i], float(by_article[i])) for i in order])
         return results
 
+    @staticmethod
+    def _best_section(scores: FloatArray, part: slice) -> int:
+        """The section to quote: the best one, unless the intro is within INTRO_PREFERENCE of it.
+
+        The intro is the article's general answer; a specific section has to win
+        clearly to replace it ("when will I get my refund" wants the timeline, not
+        the paragraph on the shop wallet that happens to score a little higher).
+        """
+        best: int = part.start + int(np.argmax(scores[part]))
+        intro_close = float(scores[part.start]) >= float(scores[best]) - INTRO_PREFERENCE
+        return int(part.start) if intro_close else best
+
     def search(self, query: str, *, top_k: int = 3) -> list[SearchHit]:
-        """The best `top_k` articles for one customer message."""
+        """The best `top_k` articles for one customer message, each with its best section."""
         return self.search_many([query], top_k=top_k)[0]
 
-    def _hit(self, index: int, score: float) -> SearchHit:
-        article = self._articles[index]
+    def _hit(self, index: int, passage: int, score: float) -> SearchHit:
+        article, section = self._articles[index], self._sections[passage]
         return SearchHit(
-            article.id, article.title, round(min(max(score, 0.0), 1.0), 4), article.answer
+            article.id,
+            article.title,
+            round(min(max(score, 0.0), 1.0), 4),
+            section.quote or article.answer,
+            section=section.heading,
+            summary=article.summary,
         )
 
 

@@ -36,6 +36,8 @@ INTENTS = frozenset(
         "complain",
         "bot_challenge",
         "out_of_scope",
+        "still_there",
+        "react",
         # ops staff
         "incident_status",
         "list_incidents",

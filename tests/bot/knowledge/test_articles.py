@@ -18,6 +18,14 @@ ARTICLE_IDS = {
     "order-cancellation", "address-change", "payment-methods", "invoices",
     "contactless-delivery", "data-privacy", "contact-support", "exchanges",
     "international-shipping",
+    # issue 21: what a real shop's help centre has besides
+    "lockdown-deliveries", "pre-sale-orders", "price-protection", "coupons-and-vouchers",
+    "membership", "warranty-and-repairs", "gift-orders", "out-of-stock",
+    "cold-chain-packaging", "bulk-orders", "account-and-login", "order-status",
+    "changing-an-order", "split-shipments", "missed-delivery", "product-authenticity",
+    "notifications", "reviews-and-feedback", "fresh-food-storage", "delivery-time-slots",
+    "large-item-delivery", "purchase-limits", "product-recalls", "packaging",
+    "prices-and-taxes",
 }  # fmt: skip
 
 GOOD = "---\nid: {id}\ntitle: A title\ntags: [one, two]\n---\nThe answer. Second sentence.\n"
@@ -141,3 +149,45 @@ def test_windows_line_endings_and_a_byte_order_mark_are_accepted(tmp_path):
     _write(tmp_path, "crlf.md", text)
     (article,) = load_articles(tmp_path)
     assert article.id == "crlf" and article.answer == "The answer. Second sentence."
+
+
+def test_every_article_has_short_sections_that_each_answer_one_question(articles):
+    assert len(articles) >= 40
+    for article in articles.values():
+        intro, *sections = article.sections
+        assert intro.heading == "" and intro.text.startswith(article.answer), article.id
+        assert sections, f"{article.id} has no sections"
+        for section in sections:
+            assert section.heading and section.text, (article.id, section.heading)
+            assert len(section.text) <= 600, (article.id, section.heading)
+            assert not section.text.startswith("#"), (article.id, section.heading)
+
+
+@pytest.mark.parametrize(
+    ("article_id", "facts"),
+    [
+        ("coupons-and-vouchers", ["minimum spend", "expiry date"]),
+        ("price-protection", ["within 7 days of your payment", "shop wallet"]),
+        ("warranty-and-repairs", ["within 15 days of delivery", "manufacturer's warranty"]),
+        ("lockdown-deliveries", ["delay compensation", "full refund"]),
+        ("order-status", ["pending payment", "out for delivery"]),
+    ],
+)
+def test_new_answers_agree_with_the_rules_the_bot_enforces(articles, article_id, facts):
+    for fact in facts:
+        assert fact in articles[article_id].answer, (article_id, fact)
+
+
+def test_sections_keep_list_items_on_their_own_lines(tmp_path):
+    text = GOOD.format(id="lists") + "\n## What to bring\n\n- Your order\n  number.\n- Photos.\n"
+    _write(tmp_path, "lists.md", text)
+    (article,) = load_articles(tmp_path)
+    assert [s.heading for s in article.sections] == ["", "What to bring"]
+    assert article.sections[0].text == "The answer. Second sentence."
+    assert article.sections[1].text == "- Your order number.\n- Photos."
+
+
+def test_an_empty_section_names_the_file_and_the_heading(tmp_path):
+    _write(tmp_path, "hollow.md", GOOD.format(id="hollow") + "\n## Nothing here\n\n## Next\nx\n")
+    with pytest.raises(ArticleError, match=r"hollow\.md.*'Nothing here' is empty"):
+        load_articles(tmp_path)

