@@ -136,4 +136,4 @@ def test_the_engine_launcher_refuses_a_token_on_the_command_line(given: list[str
 
     with pytest.raises(SystemExit):
         rasa_arguments(["--enable-api", *given], "secret")
-    assert rasa_arguments(["--enable-api"], "secret")[-2:] == ["--auth-token", "secret"]
+    assert rasa_arguments(["--enable-api"], "secret")[-1] == "--auth-token=secret"

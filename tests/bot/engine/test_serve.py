@@ -25,8 +25,3 @@ def test_a_token_starting_with_a_dash_is_still_the_token(token: str) -> None:
     assert arguments[:2] == ["rasa", "run"]
     parsed = _rasa_run_parser().parse_args(arguments[2:])
     assert (parsed.auth_token, parsed.port, parsed.enable_api) == (token, 5005, True)
-
-
-def test_a_token_on_the_command_line_is_refused() -> None:
-    with pytest.raises(SystemExit, match="SHOPDESK_RASA_AUTH_TOKEN"):
-        rasa_arguments(["--auth-token=visible"], "secret")
