@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot.demo.generate import LOOKED_AT
 from bot.domain.clock import SHOP_TIMEZONE, shop_now
 from bot.domain.incidents import Incident, IncidentKind
-from bot.domain.orders import ON_THE_WAY, GoodsKind, OrderStatus
+from bot.domain.orders import AWAITING_DELIVERY, ON_THE_WAY, GoodsKind, OrderStatus
 from bot.storage.db import make_engine
 from bot.storage.shop_tables import (
     ShopCustomer,
@@ -25,11 +25,6 @@ from bot.storage.shop_tables import (
     ShopOrder,
     ShopOrderLine,
     ShopShipment,
-)
-
-# Orders whose delivery is still ahead of them: the ones an incident can hold up.
-_AWAITING_DELIVERY = frozenset(
-    {OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.PACKED} | ON_THE_WAY
 )
 
 
@@ -112,7 +107,7 @@ def demo_orders(url: str, *, today: date | None = None) -> list[dict[str, object
     orders: list[dict[str, object]] = []
     for row in rows:
         kinds = {line["kind"] for line in lines[row.number]}
-        awaiting = OrderStatus(row.status) in _AWAITING_DELIVERY
+        awaiting = OrderStatus(row.status) in AWAITING_DELIVERY
         orders.append(
             {
                 "order_number": row.number,
