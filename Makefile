@@ -21,18 +21,19 @@ export TRANSFORMERS_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
 # bot/engine/serve.py only starts the engine: it does not change the model.
-TRAINING_INPUTS := config.yml domain.yml bot/nlu_finetune.py bot/nlu_nonsense.py $(shell find data bot/engine -type f -not -name '*.pyc' -not -name serve.py 2>/dev/null)
+TRAINING_INPUTS := config.yml domain.yml bot/nlu/finetune.py bot/nlu/nonsense.py $(shell find data bot/engine -type f -not -name '*.pyc' -not -name serve.py 2>/dev/null)
 
-.PHONY: help setup run train test eval bench bench-surge bench-notices lint typecheck clean
+.PHONY: help setup run train test eval bench bench-surge bench-notices bench-load lint typecheck clean
 
 help:
 	@echo "make run    set up if needed, train if needed, start engine + actions + gateway"
 	@echo "make test   set up if needed, run ruff, mypy and every test"
 	@echo "make train  retrain the Rasa model if its inputs changed"
-	@echo "make eval   knowledge-base hit@1/hit@3, held-out intent accuracy, then CLINC150 and BANKING77 (long)"
+	@echo "make eval   knowledge-base hit@1/hit@3, held-out intent accuracy, the customer conversation suite, then CLINC150 and BANKING77 (long)"
 	@echo "make bench  time one customer turn on the web chat and on Telegram (real stack)"
 	@echo "make bench-surge  a normal hour, then a surge, with simulated customers and agents (about 10 min)"
 	@echo "make bench-notices  an incident notice to 10,000 Telegram customers, against the 25/s limit (about 8 min)"
+	@echo "make bench-load     turns per second and latency, Shopdesk beside stock Rasa, 1 to 50 clients (about 8 min)"
 
 setup: .make/system-packages $(RASA_VENV)/.installed $(VENV)/.installed var/secrets.env .make/databases $(ONNX_ENCODER)
 
@@ -69,8 +70,8 @@ train: $(MODEL) $(KB_INDEX)
 # The engine runs the same MiniLM through ONNX Runtime; exported once (in .venv), checked
 # in the engine's own ONNX Runtime (.venv-rasa) against
 # sentence-transformers to 1e-4.
-$(ONNX_ENCODER): bot/nlu_export.py | $(VENV)/.installed $(RASA_VENV)/.installed
-	$(BIN)/python -m bot.nlu_export
+$(ONNX_ENCODER): bot/nlu/export.py | $(VENV)/.installed $(RASA_VENV)/.installed
+	$(BIN)/python -m bot.nlu.export
 	@touch $@
 
 $(KB_INDEX): $(shell find knowledge_base bot/knowledge -name '*.md' -o -name '*.py' 2>/dev/null) | $(VENV)/.installed
@@ -103,9 +104,13 @@ bench-surge: setup $(MODEL) $(KB_INDEX)
 bench-notices: setup
 	$(BIN)/python -m bench.notices
 
-eval: setup $(MODEL)
+bench-load: setup $(MODEL) $(KB_INDEX)
+	$(BIN)/python -m bench.load
+
+eval: setup $(MODEL) $(KB_INDEX)
 	$(BIN)/python -m bot.evaluation.knowledge
 	PYTHONPATH=$(CURDIR) $(RASA_VENV)/bin/python -m bot.evaluation.heldout
+	-$(BIN)/pytest -q -p no:cacheprovider tests/conversations/test_customer_suite.py | tail -n 3
 	PYTHONPATH=$(CURDIR) $(RASA_VENV)/bin/python -m bot.evaluation.benchmarks --dataset all
 
 clean:

@@ -4,7 +4,9 @@ The bot quotes the section of an article that answers the question, and names
 the article, only when retrieval is confident; otherwise it offers the three
 closest titles as buttons rather than guess, and when nothing is close it says
 plainly what it can do. A pressed title gets the article's opening paragraph,
-because the button says which article but not which part of it.
+because the button says which article but not which part of it. A question about
+the order the customer has proved ("can I get compensation for the wait?") is
+answered about that order (actions/order_questions.py), not with the policy.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import services
+from actions.order_questions import answer_order_question
+from actions.verified import verified_orders
 from bot.domain.handoff import HandoffReason, should_hand_off_after_fallbacks
+from bot.domain.order_questions import order_question
 from bot.knowledge.retriever import SearchHit, get_retriever, is_confident
 from bot.settings import get_settings
 
@@ -73,6 +78,23 @@ def fallbacks_in_a_row(tracker: Tracker) -> int:
     return count
 
 
+def previous_policy_question(tracker: Tracker) -> str | None:
+    """The customer's previous message, if the knowledge base answered it: the topic a
+    short follow-up ("and is it free?") leans on."""
+    users = 0
+    answered = False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "action" and event.get("name") == "action_answer_from_knowledge":
+            answered = users == 1
+        elif kind == "user":
+            users += 1
+            if users == 2:
+                text = str(event.get("text") or "").replace(ZERO_WIDTH_SPACE, "").strip()
+                return text if answered and text and not BUTTON_PAYLOAD.match(text) else None
+    return None
+
+
 def section_text(hit: SearchHit) -> str:
     """The section as a reply: its heading leads, so a list or a short answer keeps its topic.
 
@@ -109,11 +131,20 @@ class ActionAnswerFromKnowledge(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         question, search = _question(tracker), self._load()
+        about_order = order_question(question)
+        if about_order and verified_orders(tracker):
+            return await answer_order_question(about_order, dispatcher, tracker, domain)
         chosen = await asyncio.to_thread(_chosen, question, search)
         if chosen:
             dispatcher.utter_message(text=summary_text(chosen))
             return []
         hits = await asyncio.to_thread(lambda: search.search(question, top_k=3))
+        earlier = previous_policy_question(tracker)
+        if not is_confident(hits) and earlier:
+            # "and is it free?" after "how long does shipping take": the topic carries over.
+            joined = f"{earlier} {question}"
+            carried = await asyncio.to_thread(lambda: search.search(joined, top_k=3))
+            hits = carried if is_confident(carried) else hits
         if is_confident(hits):
             dispatcher.utter_message(text=answer_text(hits[0]))
         elif should_hand_off_after_fallbacks(services.policy(), fallbacks_in_a_row(tracker)):

@@ -17,7 +17,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import services
 from actions.signals import client_key, linked_customer_id, report_customer_verified
-from actions.verified import VerifiedOrderAction, current_order_number, verified_orders
+from actions.verified import (
+    VerifiedOrderAction,
+    current_order_number,
+    order_is_ambiguous,
+    verified_orders,
+)
 from bot.backends.protocols import BackendUnavailable
 from bot.domain.order_desk import OrderFile
 from bot.domain.order_lookup import OrderLookup
@@ -32,6 +37,11 @@ from bot.domain.verification import (
 from bot.security.proof_guard import ProofGuard, ProofRefusal, ProofTicket
 
 SlotValues = dict[str, Any]
+# The intents that start an order task (domain.yml's `order_task` mappings).
+ORDER_TASK_INTENTS = frozenset({
+    "order_status", "delivery_delay", "return_request", "refund_request", "refund_status",
+    "cancel_order", "change_address", "damaged_item",
+})  # fmt: skip
 
 
 def refusal_text(refusal: ProofRefusal, *, minutes: int, contact: str) -> str:
@@ -84,9 +94,22 @@ class ValidateOrderLookupForm(FormValidationAction):
             return ["order_number"]
         return domain_slots
 
+    async def extract_order_number(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> SlotValues:
+        """A new question that names no order while several are proved: forget which one
+        was in hand, so the form asks (with a button per order) instead of guessing."""
+        starting = tracker.get_slot("requested_slot") is None
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if starting and intent in ORDER_TASK_INTENTS and order_is_ambiguous(tracker):
+            return {"order_number": None}
+        return {}
+
     async def validate_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> SlotValues:
+        if value is None:
+            return {"order_number": None}
         number = find_order_number(str(value or ""))
         if number is None:
             dispatcher.utter_message(response="utter_order_number_format")

@@ -10,6 +10,7 @@ from actions import services
 from actions.changes import offer_change
 from actions.verified import VerifiedOrderAction
 from bot.domain.order_desk import OrderFile
+from bot.domain.order_questions import OrderQuestion, answer_shipping_fee, order_question
 from bot.domain.refunds import (
     RefundPlan,
     RefundRefusal,
@@ -32,6 +33,11 @@ class ActionRequestRefund(VerifiedOrderAction):
         self, file: OrderFile, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType]:
         number = file.order.number
+        text = str(tracker.latest_message.get("text") or "")
+        if order_question(text) is OrderQuestion.SHIPPING_FEE:  # delay compensation, not a return
+            assessment = await self.desk.delay(file, now=services.now())
+            dispatcher.utter_message(text=answer_shipping_fee(assessment))
+            return []
         plan = plan_refund(file.order, file.returns, file.refunds, today=services.today())
         if isinstance(plan, RefundPlan):
             refund = await self.desk.issue_refund(number, plan)

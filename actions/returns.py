@@ -10,6 +10,7 @@ from actions import services
 from actions.changes import offer_change
 from actions.verified import VerifiedOrderAction
 from bot.domain.order_desk import OrderFile
+from bot.domain.order_questions import OrderQuestion, answer_return_window, order_question
 from bot.domain.returns import assess_return, describe_return_offer, explain_return_refusal
 
 
@@ -22,6 +23,12 @@ class ActionOfferReturn(VerifiedOrderAction):
     ) -> list[EventType]:
         number = file.order.number
         eligibility = assess_return(file.order, file.shipment, now=services.now())
+        text = str(tracker.latest_message.get("text") or "")
+        if order_question(text) is OrderQuestion.RETURN_WINDOW:  # "until when?", not "return it"
+            dispatcher.utter_message(
+                text=answer_return_window(eligibility, file.order, now=services.now())
+            )
+            return []
         if not eligibility.allowed:
             dispatcher.utter_message(text=explain_return_refusal(eligibility, file.order))
             return []

@@ -143,3 +143,23 @@ def render_delay(assessment: DelayAssessment) -> str:
             f"delivery is more than {VOUCHER_AFTER_DAYS} days late."
         )
     return "\n".join(lines)
+
+
+def incident_heads_up(assessment: DelayAssessment) -> str:
+    """The cause first: the incident holding this order up, its note, and what it earns.
+
+    Said before any answer about an affected order (status, return, cancel...), once per
+    conversation, so the customer hears why before they have to ask.
+    """
+    incident = assessment.incident
+    assert incident is not None  # only called for an order an incident affects
+    order = assessment.order
+    text = f"First, a heads-up: order {order.number} is affected by {incident.title}. "
+    text += incident.customer_note.strip()
+    if assessment.compensation:
+        owed = assessment.compensation.describe()
+        return f"{text} Under our delay policy you get {owed} for it, added automatically."
+    return (
+        f"{text} If it delays your order past its promised date, you get your shipping fee "
+        f"back, and a {cny(VOUCHER)} voucher once it is more than {VOUCHER_AFTER_DAYS} days late."
+    )

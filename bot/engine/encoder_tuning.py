@@ -2,7 +2,7 @@
 
 The engine (``.venv-rasa``, Python 3.10) has no torch, and must not: the CPU build lies
 on this machine's disk for Python 3.11 only. ``MiniLMFeaturizer.train`` therefore hands
-the intent examples to ``bot/nlu_finetune.py`` in ``.venv`` and gets back an ONNX export
+the intent examples to ``bot/nlu/finetune.py`` in ``.venv`` and gets back an ONNX export
 like the packaged one, which ONNX Runtime then serves here.
 
 Imports: the standard library only.
@@ -39,7 +39,7 @@ class TuningRequest:
     outlier_intent: str
 
     def arguments(self) -> list[str]:
-        """The command-line options of ``bot.nlu_finetune``."""
+        """The command-line options of ``bot.nlu.finetune``."""
         return [
             f"--epochs={self.epochs}",
             f"--learning-rate={self.learning_rate}",
@@ -75,7 +75,7 @@ def fine_tune_encoder(
         with data.open("w", encoding="utf-8") as handle:
             for text, intent in examples:
                 handle.write(json.dumps({"text": text, "intent": intent}) + "\n")
-        command = [str(python), "-m", "bot.nlu_finetune", f"--data={data}", f"--out={out_dir}"]
+        command = [str(python), "-m", "bot.nlu.finetune", f"--data={data}", f"--out={out_dir}"]
         done = subprocess.run(  # noqa: S603 - the project's own interpreter and module
             [*command, *request.arguments()], cwd=ROOT, env=env, check=False
         )

@@ -1,7 +1,7 @@
 """MiniLM sentence and token features for Rasa, run through ONNX Runtime.
 
 The engine runs on Python 3.10 without torch, so the packaged all-MiniLM-L6-v2 encoder
-is exported once at setup (``bot/nlu_export.py``, ``make setup``) to ``models/minilm``:
+is exported once at setup (``bot/nlu/export.py``, ``make setup``) to ``models/minilm``:
 ``model.onnx`` (BERT encoder, outputs per-wordpiece hidden states), ``tokenizer.json``
 and ``manifest.json``. This component does the rest in numpy:
 
@@ -57,15 +57,15 @@ logger = logging.getLogger(__name__)
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 MANIFEST_FILE = "manifest.json"
-REFERENCE_FILE = "reference.json"  # written by bot/nlu_finetune.py beside the export
+REFERENCE_FILE = "reference.json"  # written by bot/nlu/finetune.py beside the export
 # Written into the trained model either way, so loading always finds the resource.
 STATE_FILE = "encoder.json"
 # How far ONNX Runtime's vectors may be from torch's for a tuned export to be accepted.
 TOLERANCE = 1e-4
 # What a tuned export depends on besides the config and the training data.
 TUNING_CODE = (
-    Path(__file__).resolve().parents[1] / "nlu_finetune.py",
-    Path(__file__).resolve().parents[1] / "nlu_nonsense.py",
+    Path(__file__).resolve().parents[1] / "nlu" / "finetune.py",
+    Path(__file__).resolve().parents[1] / "nlu" / "nonsense.py",
     Path(__file__).resolve().with_name("encoder_tuning.py"),
 )
 POOLINGS = ("mean", "max")

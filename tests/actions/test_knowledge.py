@@ -116,3 +116,40 @@ async def test_the_gateways_slash_guard_is_not_part_of_the_question():
     await _answer(search, "\u200b/returns?")
 
     assert search.queries == ["/returns?"]
+
+
+class TopicSearch:
+    """Confident only when the question names shipping: a short follow-up alone does not."""
+
+    def search(self, query: str, *, top_k: int = 3) -> list[SearchHit]:
+        score = 0.6 if "shipping" in query else 0.2
+        return [SearchHit("shipping-times", "Shipping times", score, "CNY 8, free over 99.")]
+
+
+def _follow_up(earlier: str, answered_by: str) -> Tracker:
+    events = [
+        {"event": "user", "text": earlier, "parse_data": {}},
+        {"event": "action", "name": answered_by},
+        LISTEN,
+        {"event": "user", "text": "and is it free?", "parse_data": {}},
+    ]
+    latest = {"text": "and is it free?", "intent": {"name": "ask_policy"}}
+    return Tracker("c1", {}, latest, events, False, None, {}, "action_listen")
+
+
+async def test_a_short_follow_up_to_a_policy_answer_carries_its_topic(domain):
+    dispatcher = CollectingDispatcher()
+    tracker = _follow_up("how long does shipping take", "action_answer_from_knowledge")
+
+    await ActionAnswerFromKnowledge(TopicSearch()).run(dispatcher, tracker, domain)
+
+    assert dispatcher.messages[0]["text"].startswith("CNY 8, free over 99.")
+
+
+async def test_no_topic_carries_over_from_a_message_the_knowledge_base_did_not_answer(domain):
+    dispatcher = CollectingDispatcher()
+    tracker = _follow_up("how long does shipping take", "action_show_order_status")
+
+    await ActionAnswerFromKnowledge(TopicSearch()).run(dispatcher, tracker, domain)
+
+    assert dispatcher.messages[0].get("response") == "utter_default"

@@ -69,6 +69,7 @@ class OrderPicker:
     def __init__(self, orders: list[dict[str, Any]]) -> None:
         self._orders = orders
         self._taken: set[str] = set()
+        self._lent = 0
 
     def take(self, matches: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
         for order in self._orders:
@@ -76,6 +77,14 @@ class OrderPicker:
                 self._taken.add(order["order_number"])
                 return order
         raise LookupError("no demo order left that matches")
+
+    def lend(self, matches: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        """An order for a test that only reads it: lent in turn, never taken from others."""
+        free = [o for o in self._orders if o["order_number"] not in self._taken and matches(o)]
+        if not free:
+            raise LookupError("no demo order left that matches")
+        self._lent += 1
+        return free[self._lent % len(free)]
 
 
 @pytest.fixture(scope="session")
@@ -93,3 +102,21 @@ def verify(chat: Chat, request: str, order: dict[str, Any]) -> str:
     """Asks about `order` in the customer's words, proves ownership, returns the answer."""
     chat.say(f"{request} {order['order_number']}")
     return chat.say(order["email"])
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The share of the customer conversation suite that passes, for `make eval`."""
+    suite = "test_customer_suite.py::"
+    outcomes = [
+        report.outcome
+        for key in ("passed", "failed", "error")
+        for report in terminalreporter.stats.get(key, [])
+        if getattr(report, "when", "call") == "call" and suite in getattr(report, "nodeid", "")
+    ]
+    if outcomes:
+        passed = outcomes.count("passed")
+        share = 100 * passed / len(outcomes)
+        terminalreporter.write_line(
+            f"Customer conversation suite: {passed} of {len(outcomes)} conversations pass "
+            f"({share:.1f}%)"
+        )

@@ -38,6 +38,7 @@ INTENTS = frozenset(
         "out_of_scope",
         "still_there",
         "react",
+        "other_order",
         # ops staff
         "incident_status",
         "list_incidents",

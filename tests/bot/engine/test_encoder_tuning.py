@@ -1,7 +1,7 @@
 """The featurizer fine-tunes the encoder at training time and packs it into the model.
 
 One child process in .venv-rasa trains the real component through Rasa's model storage
-(which runs ``bot.nlu_finetune`` in .venv), loads it back as the engine would, and
+(which runs ``bot.nlu.finetune`` in .venv), loads it back as the engine would, and
 prints what it saw; the checks happen here.
 """
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot import nlu_export
+from bot.nlu import export as nlu_export
 from tests.support.engine_python import RASA_PYTHON, run_engine_script
 
 ROOT = Path(__file__).resolve().parents[3]

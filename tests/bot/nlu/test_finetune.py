@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import nlu_finetune
 from bot.engine.encoder_tuning import TuningRequest
+from bot.nlu import finetune as nlu_finetune
 
 
 def _write(path: Path, rows: list[object]) -> Path:

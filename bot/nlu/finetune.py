@@ -7,18 +7,18 @@ training data closes that gap. It needs torch, which only ``.venv`` (Python 3.11
 so the engine's ``MiniLMFeaturizer`` runs this module in a child process while ``rasa
 train`` trains it:
 
-    .venv/bin/python -m bot.nlu_finetune --data examples.jsonl --out DIR [--epochs N ...]
+    .venv/bin/python -m bot.nlu.finetune --data examples.jsonl --out DIR [--epochs N ...]
 
 ``examples.jsonl`` holds one ``{"text": ..., "intent": ...}`` object per line. Training
 is plain supervised fine-tuning with a cosine classifier: the mean-pooled, L2-normalised
 sentence vector (the vector the featurizer computes) is compared with one learned unit
 vector per intent, and cross-entropy over the scaled cosines pulls each sentence towards
-its intent's direction. Made-up nonsense (``bot/nlu_nonsense.py``), and optionally the
+its intent's direction. Made-up nonsense (``bot/nlu/nonsense.py``), and optionally the
 examples of an outlier intent, are pushed to the same distance from every intent, so
 that the fallback still catches what means nothing. The intent vectors are thrown away
 afterwards: the pipeline's classifier learns its own on the tuned vectors.
 
-``DIR`` then holds what ``bot/nlu_export.py`` writes for the packaged encoder
+``DIR`` then holds what ``bot/nlu/export.py`` writes for the packaged encoder
 (``model.onnx``, ``tokenizer.json``, ``manifest.json``), plus ``reference.json``: the
 vectors torch gives for a few sentences, which the featurizer checks its ONNX Runtime
 against before it accepts the export.
@@ -39,7 +39,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bot import nlu_export, nlu_nonsense
+from bot.nlu import export as nlu_export
+from bot.nlu import nonsense as nlu_nonsense
+from bot.nlu.progress import ProgressBar
 
 Example = tuple[str, str]
 REFERENCE_FILE = "reference.json"
@@ -63,7 +65,7 @@ class TuningSettings:
     # Logits are scale * cosine similarity: unit vectors need a temperature to train.
     scale: float = 20.0
     # Outliers are taught to sit as far from one intent as from any other: made-up
-    # messages added to each batch (bot/nlu_nonsense.py), and optionally the examples
+    # messages added to each batch (bot/nlu/nonsense.py), and optionally the examples
     # of an outlier intent (questions about something else), which then get no
     # direction of their own. Off by default: it lands nonsense on that intent instead
     # of the fallback (docs/architecture.md).
@@ -216,6 +218,8 @@ def fine_tune(
 
     encoder.train()
     started = time.monotonic()
+    batches_per_epoch = -(-len(lengths) // settings.batch_size)  # what length_batches cuts
+    bar = ProgressBar(batches_per_epoch * settings.epochs, label="fine-tuning MiniLM")
     for epoch in range(1, settings.epochs + 1):
         total = 0.0
         for indices in length_batches(lengths, settings.batch_size, rng):
@@ -234,6 +238,7 @@ def fine_tune(
             schedule.step()
             optimiser.zero_grad()
             total += loss.item() * len(indices)
+            bar.advance()
         log(
             f"fine-tuning MiniLM: epoch {epoch}/{settings.epochs}, "
             f"loss {total / len(examples):.3f}, {time.monotonic() - started:.0f} s"
@@ -275,7 +280,7 @@ def export(
     examples: Sequence[Example],
     settings: TuningSettings,
 ) -> None:
-    """Write the tuned encoder as ``bot/nlu_export.py`` writes the packaged one."""
+    """Write the tuned encoder as ``bot/nlu/export.py`` writes the packaged one."""
     manifest = nlu_export.expected_manifest()
     manifest["fine_tuned"] = {
         **asdict(settings),

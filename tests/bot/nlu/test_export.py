@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import nlu_export
+from bot.nlu import export as nlu_export
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PROJECT_EXPORT = ROOT / "models" / "minilm"
 
 pytestmark = pytest.mark.skipif(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from bot import nlu_nonsense
+from bot.nlu import nonsense as nlu_nonsense
 
 
 def test_nonsense_is_made_up_words_only() -> None:
