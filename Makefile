@@ -92,8 +92,15 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy bot actions tests bench
 
+# The real-stack conversation tests mostly wait on the engine, so they run beside the
+# others (their output follows once both are done): about a quarter less wall time.
 test: setup $(MODEL) $(KB_INDEX) lint typecheck
-	$(BIN)/pytest -q
+	@mkdir -p var
+	$(BIN)/pytest -q tests/conversations > var/test-conversations.log 2>&1 & pid=$$!; \
+	others=0; $(BIN)/pytest -q --ignore=tests/conversations || others=$$?; \
+	conversations=0; wait $$pid || conversations=$$?; \
+	echo "--- tests/conversations, run beside the others ---"; cat var/test-conversations.log; \
+	[ $$others -eq 0 ] && [ $$conversations -eq 0 ]
 
 bench: setup $(MODEL) $(KB_INDEX)
 	$(BIN)/python -m bench.channel_turns

@@ -340,7 +340,8 @@ async def test_a_polling_application_gets_each_update_once_and_repushed_ones_aga
     application.add_handler(CallbackQueryHandler(on_button))
     assert application.updater is not None
     async with application:
-        await application.updater.start_polling()  # long polls with timeout=10
+        # Short long polls: the fake holds a poll open until its timeout, even at shutdown.
+        await application.updater.start_polling(timeout=1)
         await application.start()
         try:
             question = await application.bot.send_message(CHAT, "Pick", reply_markup=keyboard("a"))
