@@ -63,10 +63,14 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[min(rank, len(ordered) - 1)]
 
 
+CLIENT_KINDS = {"stock rasa": "rasa", "shopdesk http": "http", "shopdesk ws": "ws"}
+
+
 def measure(target: str, url: str, clients: int, seconds: float, orders: str = "") -> Row:
     """Runs the clients in their own process and summarises what they saw."""
+    kind = CLIENT_KINDS[target]
     command = [
-        sys.executable, "-m", "bench.load_clients", f"--target={target}", f"--url={url}",
+        sys.executable, "-m", "bench.load_clients", f"--target={kind}", f"--url={url}",
         f"--clients={clients}", f"--seconds={seconds}", f"--orders={orders}",
     ]  # fmt: skip
     done = subprocess.run(  # noqa: S603 - our own interpreter and module
@@ -90,6 +94,7 @@ def measure(target: str, url: str, clients: int, seconds: float, orders: str = "
 def stock_rasa(workdir: Path) -> Iterator[str]:
     """`rasa init` (which trains the moodbot), then `rasa run` with its REST channel."""
     project = workdir / "moodbot"
+    project.mkdir()  # `rasa init --init-dir` wants the folder to exist
     subprocess.run(  # noqa: S603 - the project's own Rasa
         [str(RASA), "init", "--no-prompt", "--init-dir", str(project)],
         cwd=workdir, check=True, capture_output=True, timeout=1800,
