@@ -26,7 +26,7 @@ from tests.support.stack import LOOPBACK_CROWD_LIMITS, Stack, running_stack
 TURNS_PER_CONVERSATION = 5
 
 
-def _script(order: dict[str, Any]) -> list[str]:
+def customer_script(order: dict[str, Any]) -> list[str]:
     """Five turns a customer really takes: greet, ask, prove, ask again, leave."""
     return [
         "hi",
@@ -50,7 +50,7 @@ def web_turns(stack: Stack, turns: int) -> list[float]:
         with connect(url) as socket:
             socket.send(json.dumps({"type": "hello", "session": None, "last_seen": 0}))
             socket.recv(timeout=30)
-            for turn, text in enumerate(_script(order)):
+            for turn, text in enumerate(customer_script(order)):
                 client_id = f"bench-{conversation:04d}-{turn}"
                 started = time.perf_counter()
                 socket.send(json.dumps({"type": "message", "client_id": client_id, "text": text}))
@@ -71,7 +71,7 @@ def telegram_turns(stack: Stack, telegram: FakeTelegram, turns: int) -> list[flo
     for conversation, order in enumerate(_orders(stack, -(-turns // TURNS_PER_CONVERSATION))):
         chat_id = 990_000 + conversation
         seen = 0
-        for text in _script(order):
+        for text in customer_script(order):
             started = time.perf_counter()
             telegram.push_update(telegram.text_update(chat_id, text))
             telegram.wait_for_messages(chat_id, seen + 1, timeout=60)

@@ -4,7 +4,8 @@
    project's own Rasa install (its default config, REST channel), then `rasa run`;
    five-turn moodbot conversations.
 2. Shopdesk as `make run` starts it (engine, action server, gateway on SQLite), five-turn
-   verified order-status conversations over varied demo orders, through the HTTP chat API.
+   verified order-status conversations (bench/channel_turns.py's script) over varied demo
+   orders, through the HTTP chat API.
 3. The same conversations through the web chat's WebSocket.
 
 For 1, 10, 20 and 50 closed-loop clients (in a process of their own, bench/load_clients.py)
@@ -167,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stack_dir.mkdir()
         with running_stack(stack_dir, extra_env=dict(LOOPBACK_CROWD_LIMITS)) as stack:
             shipped = [
-                {"order_number": o["order_number"], "email": o["email"]}
+                {"order_number": o["order_number"], "phone_last4": o["phone_last4"]}
                 for o in stack.orders()
                 if o["status"] == "in_transit" and o["tracking_number"]
             ]

@@ -23,6 +23,8 @@ from typing import Any
 import httpx
 import websockets
 
+from bench.channel_turns import customer_script
+
 TURN_TIMEOUT = 30.0
 MOODBOT_TURNS = ("hello", "I am feeling sad", "yes", "great, thanks", "bye")
 
@@ -38,17 +40,6 @@ class Tally:
     def fail(self, why: str) -> None:
         self.failed += 1
         self.errors[why] = self.errors.get(why, 0) + 1
-
-
-def shop_turns(order: dict[str, Any]) -> list[str]:
-    """A verified order-status conversation: greet, ask, prove, "is it late?", bye."""
-    return [
-        "hi",
-        f"where is my order {order['order_number']}",
-        str(order["email"]),
-        "is it late?",
-        "bye",
-    ]
 
 
 async def _timed(tally: Tally, call: Any) -> None:
@@ -120,7 +111,7 @@ async def http_client(
                 continue
             conversation, token = created.json()["id"], created.json()["token"]
             headers = {"Authorization": f"Bearer {token}"}
-            for text in shop_turns(orders[index % len(orders)]):
+            for text in customer_script(orders[index % len(orders)]):
                 path = f"/api/conversations/{conversation}/messages"
                 await _timed(tally, _http_turn(http, path, headers, text))
             index += 1
@@ -136,7 +127,7 @@ async def ws_client(
             await socket.send(json.dumps({"type": "hello", "session": None, "last_seen": 0}))
             while json.loads(await socket.recv())["type"] != "welcome":
                 pass
-            for text in shop_turns(orders[index % len(orders)]):
+            for text in customer_script(orders[index % len(orders)]):
                 await _timed(tally, _ws_turn(socket, text))
         index += 1
 
