@@ -20,8 +20,8 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-# bot/engine/serve.py only starts the engine: it does not change the model.
-TRAINING_INPUTS := config.yml domain.yml bot/nlu/finetune.py bot/nlu/nonsense.py $(shell find data bot/engine -type f -not -name '*.pyc' -not -name serve.py 2>/dev/null)
+# serve.py, gateway_channel.py and runtime/ in bot/engine only run the engine: they do not change the model.
+TRAINING_INPUTS := config.yml domain.yml bot/nlu/finetune.py bot/nlu/nonsense.py $(shell find data bot/engine -type f -not -name '*.pyc' -not -name serve.py -not -name gateway_channel.py -not -path 'bot/engine/runtime/*' 2>/dev/null)
 
 .PHONY: help setup run train test eval bench bench-surge bench-notices bench-load lint typecheck clean
 

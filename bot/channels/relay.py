@@ -27,7 +27,7 @@ from bot.channels.relay_store import (
     Pending,
     StoredMessage,
     keep_for_later,
-    load_unanswered,
+    load_turn,
     mark_resumed,
     read_route,
     store_customer_message,
@@ -184,17 +184,18 @@ class Relay:
             return await self._answer_locked(conversation_id, accepted.message.id)
 
     async def _answer_locked(self, conversation_id: str, up_to: int | None) -> list[StoredMessage]:
-        channel, pending = await asyncio.to_thread(
-            load_unanswered,
+        channel, pending, route = await asyncio.to_thread(
+            load_turn,
             self._session_factory,
             conversation_id=conversation_id,
             up_to=up_to,
         )
         produced: list[StoredMessage] = []
         for index, item in enumerate(pending):
-            route = await asyncio.to_thread(
-                read_route, self._session_factory, conversation_id=conversation_id
-            )
+            if index > 0:  # the first message's route came with the messages
+                route = await asyncio.to_thread(
+                    read_route, self._session_factory, conversation_id=conversation_id
+                )
             paused = self._paused
             if paused is not None and (route.state != "bot" or paused.wants(item.text)):
                 routed = await paused.handle(

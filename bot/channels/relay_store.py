@@ -70,16 +70,20 @@ class Route:
 
 def read_route(session_factory: sessionmaker[Session], *, conversation_id: str) -> Route:
     with session_factory() as session:
-        conversation = get_conversation(session, conversation_id=conversation_id)
-        if conversation is None:
-            raise LookupError(f"no conversation {conversation_id}")
-        last = session.scalars(
-            sa.select(Handoff)
-            .where(Handoff.conversation_id == conversation_id)
-            .order_by(Handoff.id.desc())
-        ).first()
-        outcome = "" if last is None else f"{last.state} {last.resolution or ''}".strip()
-        return Route(conversation.state, conversation.engine_paused, outcome)
+        return _route(session, conversation_id)
+
+
+def _route(session: Session, conversation_id: str) -> Route:
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    if conversation is None:
+        raise LookupError(f"no conversation {conversation_id}")
+    last = session.scalars(
+        sa.select(Handoff)
+        .where(Handoff.conversation_id == conversation_id)
+        .order_by(Handoff.id.desc())
+    ).first()
+    outcome = "" if last is None else f"{last.state} {last.resolution or ''}".strip()
+    return Route(conversation.state, conversation.engine_paused, outcome)
 
 
 def mark_resumed(session_factory: sessionmaker[Session], *, conversation_id: str) -> None:
@@ -154,43 +158,59 @@ def load_unanswered(
     session_factory: sessionmaker[Session], *, conversation_id: str, up_to: int | None
 ) -> tuple[Channel, list[Pending]]:
     with session_factory() as session:
-        conversation = get_conversation(session, conversation_id=conversation_id)
-        if conversation is None:
-            raise LookupError(f"no conversation {conversation_id}")
-        channel = cast(Channel, conversation.channel)
-        metadata: dict[str, object] = {
-            "channel": channel,
-            "conversation_id": conversation_id,
-            "role": "customer",
-        }
-        if conversation.client_key is not None:
-            # Failed proofs are counted per client too (actions/order_status.py).
-            metadata["client"] = conversation.client_key
-        staff = staff_for_conversation(session, conversation=conversation)
-        if staff is not None:
-            # The role as the agents row says now, never as a message says.
-            metadata.update(staff.metadata())
-        elif conversation.account_id is not None and channel in NOTICE_CHANNELS:
-            account = get_account(session, account_id=conversation.account_id)
-            if account is not None and account.customer_id is not None:
-                metadata["notice_customer_id"] = account.customer_id
-                if channel in LINKING_CHANNELS:
-                    metadata["linked_customer_id"] = account.customer_id
-        if wants_topic(session, conversation_id=conversation_id):
-            metadata[REPORT_INTENT] = True  # for the desk's contacts by intent
-        pending = [
-            Pending(
-                message_id=message.id,
-                text=message.text or "",
-                metadata=metadata,
-                was_kept=message.delivery_state == "pending",
-                account_id=conversation.account_id,
-                pressed_button=staff is not None and _offered_payload(session, message),
-            )
-            for message in unanswered_messages(session, conversation_id=conversation_id)
-            if up_to is None or message.id <= up_to
-        ]
-        return channel, pending
+        return _unanswered(session, conversation_id, up_to)
+
+
+def load_turn(
+    session_factory: sessionmaker[Session], *, conversation_id: str, up_to: int | None
+) -> tuple[Channel, list[Pending], Route]:
+    """`load_unanswered` and the route for the first message, in one read: a turn's
+    database work is the relay's largest cost after the engine (docs/performance.md)."""
+    with session_factory() as session:
+        channel, pending = _unanswered(session, conversation_id, up_to)
+        return channel, pending, _route(session, conversation_id)
+
+
+def _unanswered(
+    session: Session, conversation_id: str, up_to: int | None
+) -> tuple[Channel, list[Pending]]:
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    if conversation is None:
+        raise LookupError(f"no conversation {conversation_id}")
+    channel = cast(Channel, conversation.channel)
+    metadata: dict[str, object] = {
+        "channel": channel,
+        "conversation_id": conversation_id,
+        "role": "customer",
+    }
+    if conversation.client_key is not None:
+        # Failed proofs are counted per client too (actions/order_status.py).
+        metadata["client"] = conversation.client_key
+    staff = staff_for_conversation(session, conversation=conversation)
+    if staff is not None:
+        # The role as the agents row says now, never as a message says.
+        metadata.update(staff.metadata())
+    elif conversation.account_id is not None and channel in NOTICE_CHANNELS:
+        account = get_account(session, account_id=conversation.account_id)
+        if account is not None and account.customer_id is not None:
+            metadata["notice_customer_id"] = account.customer_id
+            if channel in LINKING_CHANNELS:
+                metadata["linked_customer_id"] = account.customer_id
+    if wants_topic(session, conversation_id=conversation_id):
+        metadata[REPORT_INTENT] = True  # for the desk's contacts by intent
+    pending = [
+        Pending(
+            message_id=message.id,
+            text=message.text or "",
+            metadata=metadata,
+            was_kept=message.delivery_state == "pending",
+            account_id=conversation.account_id,
+            pressed_button=staff is not None and _offered_payload(session, message),
+        )
+        for message in unanswered_messages(session, conversation_id=conversation_id)
+        if up_to is None or message.id <= up_to
+    ]
+    return channel, pending
 
 
 def _offered_payload(session: Session, message: Message) -> bool:

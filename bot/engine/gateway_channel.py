@@ -90,10 +90,21 @@ def turn_intent(events: Iterable[Any], message_id: Optional[Text]) -> Optional[T
     return None
 
 
+def _just_saved(agent: Any, sender_id: Text) -> Any:
+    """The tracker the turn saved, from the store's cache without taking it out (see
+    bot/engine/runtime/tracker_store.py); None from a store without one."""
+    outer = getattr(agent, "tracker_store", None)
+    store = getattr(outer, "_tracker_store", outer)  # inside Rasa's FailSafeTrackerStore
+    peek = getattr(store, "peek", None)
+    return peek(sender_id) if callable(peek) else None
+
+
 async def _intent_signal(agent: Any, message: UserMessage) -> List[Dict[Text, Any]]:
     """The signal, or nothing if the intent cannot be read: the turn itself succeeded."""
     try:
-        tracker = await agent.processor.get_tracker(message.sender_id)
+        tracker = _just_saved(agent, message.sender_id)
+        if tracker is None:
+            tracker = await agent.processor.get_tracker(message.sender_id)
         intent = turn_intent(tracker.events, message.message_id)
     except Exception:
         logger.exception("could not read the turn's intent for the gateway")

@@ -4,9 +4,10 @@ Rasa takes its HTTP API's token only as `--auth-token`, and a process's argument
 are readable by every user of the machine (`ps`, /proc/PID/cmdline). This reads
 the token from the environment and hands it to Rasa inside the process, where the
 argument list the system shows stays without it. It also keeps what the engine
-creates (the SQLite tracker store) private to its owner.
+creates (the SQLite tracker store) private to its owner, and installs the engine's
+speed-ups to Rasa (bot/engine/runtime/speedups.py).
 
-Runs in the engine's Python 3.10 venv: the standard library and Rasa only.
+Runs in the engine's Python 3.10 venv: the standard library, Rasa and bot/engine.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ def main() -> None:
     os.umask(0o077)
     sys.argv = rasa_arguments(sys.argv[1:], token)
     from rasa.__main__ import main as rasa_main
+
+    from bot.engine.runtime import speedups
+
+    speedups.install()
 
     rasa_main()
 

@@ -103,10 +103,19 @@ class HandoffRouter:
         """Once the bot has answered again after an agent handed back, the customer is asked
         to rate the agent's help (once). A turn that queued the conversation (the engine's
         handoff action) is news for the agents' consoles."""
-        if await asyncio.to_thread(self._state, conversation_id) == "queued":
+        state, rating = await asyncio.to_thread(self._after_turn, conversation_id, channel)
+        if state == "queued":
             await self._notify_agents({"type": "queue"})
-            return []
-        return await asyncio.to_thread(self._ask_rating_after_return, conversation_id, channel)
+        return rating
+
+    def _after_turn(
+        self, conversation_id: str, channel: Channel
+    ) -> tuple[str | None, list[StoredMessage]]:
+        """Both reads in one trip to a worker thread."""
+        state = self._state(conversation_id)
+        if state == "queued":
+            return state, []
+        return state, self._ask_rating_after_return(conversation_id, channel)
 
     def _state(self, conversation_id: str) -> str | None:
         with self._session_factory() as session:

@@ -125,6 +125,17 @@ def mark_delivery(
     session.flush()
 
 
+def mark_delivered(session: Session, *, message_ids: list[int]) -> None:
+    """`mark_delivery(..., "delivered")` for several messages in one statement."""
+    if not message_ids:
+        return
+    session.execute(
+        sa.update(Message)
+        .where(Message.id.in_(message_ids))
+        .values(delivery_state="delivered", delivered_at=utc_now(), external_id=None)
+    )
+
+
 def mark_delivered_up_to(session: Session, *, conversation_id: str, up_to: int) -> int:
     """A web page reports the highest id it has shown; returns how many rows changed."""
     result = session.execute(

@@ -28,7 +28,12 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         prepare_sqlite_file(url)
         engine = sa.create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 10}, hide_parameters=True
+            url,
+            connect_args={"check_same_thread": False, "timeout": 10},
+            hide_parameters=True,
+            # Worker threads (asyncio's and FastAPI's) share the pool: connections beyond
+            # the pool size are closed after each use, and opening one costs its pragmas.
+            pool_size=16,
         )
 
         @sa.event.listens_for(engine, "connect")

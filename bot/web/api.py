@@ -32,7 +32,7 @@ from bot.storage.conversations import (
     create_conversation,
     get_conversation,
     list_messages,
-    mark_delivery,
+    mark_delivered,
     token_matches,
     went_idle,
 )
@@ -108,7 +108,8 @@ class GatewayServices:
         return await asyncio.to_thread(lambda: get_retriever(index_dir).search(query, top_k=3))
 
 
-def get_services(request: Request) -> GatewayServices:
+async def get_services(request: Request) -> GatewayServices:
+    """Async, so FastAPI does not send it to a worker thread: it only reads the app."""
     services: GatewayServices = request.app.state.services
     return services
 
@@ -167,8 +168,7 @@ def _close_if_idle(
 
 def _mark_returned(session_factory: sessionmaker[Session], *, message_ids: list[int]) -> None:
     with session_factory.begin() as session:
-        for message_id in message_ids:
-            mark_delivery(session, message_id=message_id, delivery_state="delivered")
+        mark_delivered(session, message_ids=message_ids)
 
 
 AuthorizedConversation = Annotated[Conversation, Depends(authorized_conversation)]

@@ -147,7 +147,8 @@ def running_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Ite
         "action_endpoint:\n"
         f'  url: "http://127.0.0.1:{ports["actions"]}/webhook"\n'
         "  token: ${SHOPDESK_ACTION_SERVER_TOKEN}\n"
-        "tracker_store:\n  type: SQL\n  dialect: sqlite\n"
+        "tracker_store:\n  type: bot.engine.runtime.tracker_store.CachedSQLTrackerStore\n"
+        "  dialect: sqlite\n"
         f'  db: "{workdir / "tracker.db"}"\n'
     )
     env = {

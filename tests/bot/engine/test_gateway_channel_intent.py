@@ -29,6 +29,15 @@ class Processor:
 class Agent:
     def __init__(self, fails=False): self.processor = Processor(fails)
 
+class CachingStore:  # has the turn's tracker cached, as bot/engine/runtime/tracker_store.py
+    def peek(self, sender_id): return Tracker(events) if sender_id == "c0ffee" else None
+
+class FailSafe:
+    def __init__(self): self._tracker_store = CachingStore()
+
+class CachedAgent:  # reads the cached tracker; its processor would fail if asked
+    def __init__(self): self.processor, self.tracker_store = Processor(True), FailSafe()
+
 def message(message_id):
     return UserMessage("where is it", CollectingOutputChannel(), "c0ffee", message_id=message_id)
 
@@ -39,6 +48,7 @@ async def main():
         "unknown": turn_intent(events, "m3"),
         "signal": await _intent_signal(Agent(), message("m2")),
         "broken": await _intent_signal(Agent(fails=True), message("m2")),
+        "cached": await _intent_signal(CachedAgent(), message("m2")),
     }
 
 json.dump(asyncio.run(main()), sys.stdout)
@@ -56,3 +66,5 @@ def test_the_turns_intent_or_nothing() -> None:
     ]
     # A tracker that cannot be read costs the figures one intent, never the customer a turn.
     assert result["broken"] == []
+    # With a caching store the turn's tracker is read from the cache, left in it.
+    assert result["cached"] == result["signal"]

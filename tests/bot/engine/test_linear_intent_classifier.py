@@ -60,6 +60,12 @@ with tempfile.TemporaryDirectory() as folder:
               message("between", [0.58, 0.58, 0.58], words=[0, 0]),
               message("", [0.0, 0.0, 0.0]),
               message("hello there", [0.0, 0.1, 0.9])]
+    featured = [m for m in probes if m.get("text")]
+    width = loaded._weights.shape[1]
+    by_matrix = (np.asarray(loaded._features(featured, width=width) @ loaded._weights.T)
+                 + loaded._bias)
+    by_rows = np.stack([loaded._scores(m) for m in featured])
+    out["score_difference"] = float(np.abs(by_matrix - by_rows).max())
     loaded.process(probes)
     out["probes"] = [{"intent": m.get("intent"), "ranking": m.get("intent_ranking")}
                      for m in probes]
@@ -125,6 +131,14 @@ json.dump(out, sys.stdout)
 def engine_output() -> dict[str, Any]:
     result: dict[str, Any] = run_engine_script(SCRIPT, None, timeout=300)
     return result
+
+
+def test_scores_per_message_are_the_trained_features_times_the_weights(
+    engine_output: dict[str, Any],
+) -> None:
+    # `process` scores one message without building the sparse feature matrix that
+    # training uses; both must give the same scores.
+    assert engine_output["score_difference"] < 1e-9
 
 
 def test_a_stored_classifier_names_the_intent_each_message_points_to(

@@ -15,6 +15,7 @@ from bot.storage.conversations import (
     create_conversation,
     get_conversation,
     list_messages,
+    mark_delivered,
     mark_delivery,
     token_matches,
 )
@@ -172,3 +173,35 @@ def test_a_message_needs_an_existing_conversation(session_factory: sessionmaker[
 def test_marking_an_unknown_message_fails(session_factory: sessionmaker[Session]) -> None:
     with pytest.raises(LookupError), session_factory.begin() as session:
         mark_delivery(session, message_id=999_999, delivery_state="processed")
+
+
+def test_marking_several_delivered_changes_only_those(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory.begin() as session:
+        conversation_id = create_conversation(session, channel="api")[0].id
+        ids = [
+            add_message(
+                session,
+                conversation_id=conversation_id,
+                direction="out",
+                sender="bot",
+                text=f"reply {n}",
+                channel="api",
+                delivery_state="queued",
+            ).id
+            for n in range(3)
+        ]
+    with session_factory.begin() as session:
+        mark_delivered(session, message_ids=ids[:2])
+        mark_delivered(session, message_ids=[])
+
+    with session_factory() as session:
+        messages = list_messages(session, conversation_id=conversation_id)
+    assert [(m.text, m.delivery_state) for m in messages] == [
+        ("reply 0", "delivered"),
+        ("reply 1", "delivered"),
+        ("reply 2", "queued"),
+    ]
+    assert messages[0].delivered_at is not None and messages[0].delivered_at.tzinfo == UTC
+    assert messages[2].delivered_at is None

@@ -1,0 +1,1 @@
+"""What the running engine uses besides the trained model: not a training input."""

@@ -1,0 +1,159 @@
+"""The engine's cached SQL tracker store: what Rasa's own SQL store reads back from the
+same database is what it handed out, turn after turn, whether a turn fails half-way,
+another engine writes meanwhile, or an event broker listens (run in the engine's
+interpreter, on a real SQLite file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.engine_python import RASA_PYTHON, run_engine_script
+
+pytestmark = pytest.mark.skipif(not RASA_PYTHON.exists(), reason="needs `make setup`")
+
+SCRIPT = r"""
+import asyncio, json, sqlite3, sys
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore, create_tracker_store
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+from rasa.utils.endpoints import EndpointConfig
+
+db = json.load(sys.stdin)["db"]
+domain = Domain.from_yaml('''
+version: "3.1"
+intents: [greet]
+slots:
+  order_number:
+    type: text
+    mappings: [{type: custom}]
+''')
+
+class Broker(EventBroker):
+    def __init__(self): self.published = []
+    def publish(self, event): self.published.append((event["sender_id"], event["event"]))
+
+def texts(tracker):
+    return [e.text for e in tracker.events if isinstance(e, UserUttered)]
+
+def rows(sender):
+    with sqlite3.connect(db) as connection:
+        return connection.execute(
+            "SELECT count(*) FROM events WHERE sender_id = ?", (sender,)).fetchone()[0]
+
+async def main():
+    out = {}
+    broker = Broker()
+    config = EndpointConfig(type="bot.engine.runtime.tracker_store.CachedSQLTrackerStore",
+                            dialect="sqlite", db=db, cache_size=2)
+    store = create_tracker_store(config, domain, broker)
+    out["store"] = type(store).__name__
+    stock = SQLTrackerStore(domain, dialect="sqlite", db=db)
+
+    async def turn(text, slot=None, save=True):
+        tracker = await store.get_or_create_tracker("c1", append_action_listen=False)
+        if not tracker.events:
+            tracker.update(ActionExecuted("action_session_start"))
+            tracker.update(SessionStarted())
+            tracker.update(ActionExecuted("action_listen"))
+        tracker.update(UserUttered(text, {"name": "greet", "confidence": 1.0}))
+        if slot:
+            tracker.update(SlotSet("order_number", slot))
+        tracker.update(ActionExecuted("action_listen"))
+        if save:
+            await store.save(tracker)
+        return tracker
+
+    first = await turn("hi")
+    second = await turn("where is 1001", slot="1001")
+    out["cached"] = second is first  # the saved tracker came back, not a rebuilt one
+    out["after_two"] = {"ours": texts(await store.retrieve("c1")),
+                        "stock": texts(await stock.retrieve("c1")), "rows": rows("c1"),
+                        "events": len(second.events)}
+    await turn("lost in a failed turn", save=False)
+    out["after_failed"] = texts(await store.retrieve("c1"))
+    # Another engine writes while this one holds the cached tracker.
+    other = await stock.retrieve("c1")
+    other.update(SlotSet("order_number", "2002"))
+    await stock.save(other)
+    after_other = await store.retrieve("c1")
+    out["sees_other"] = after_other.get_slot("order_number")
+    # ... and while this one holds it in a turn: both writes are kept.
+    held = await store.retrieve("c1")
+    meanwhile = await stock.retrieve("c1")
+    meanwhile.update(UserUttered("from the other engine", {"name": "greet"}))
+    await stock.save(meanwhile)
+    held.update(UserUttered("from this engine", {"name": "greet"}))
+    await store.save(held)
+    out["both_kept"] = texts(await stock.retrieve("c1"))
+    out["after_both"] = texts(await store.retrieve("c1"))
+    # peek reads the cache without taking the tracker out of it.
+    last = await turn("peeked")
+    out["peek"] = store.peek("c1") is last and (await store.retrieve("c1")) is last
+    # Two more conversations push c1 out of a cache of two; it is read from disk again.
+    for sender in ("c2", "c3"):
+        tracker = await store.get_or_create_tracker(sender)
+        tracker.update(UserUttered("hello", {"name": "greet"}))
+        await store.save(tracker)
+    evicted = await store.retrieve("c1")
+    out["evicted"] = {"same_object": evicted is last, "texts": texts(evicted)}
+    out["published"] = {"c1": len([p for p in broker.published if p[0] == "c1"])}
+    out["rows_c1"] = rows("c1")
+    out["stock_c1_events"] = len((await stock.retrieve_full_tracker("c1")).events)
+    with sqlite3.connect(db) as connection:
+        out["journal"] = connection.execute("PRAGMA journal_mode").fetchone()[0]
+    return out
+
+json.dump(asyncio.run(main()), sys.stdout)
+"""
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    db: Path = tmp_path_factory.mktemp("tracker") / "tracker.db"
+    result: dict[str, Any] = run_engine_script(SCRIPT, {"db": str(db)}, timeout=300)
+    return result
+
+
+def test_rasa_loads_the_store_from_endpoints_yml(story: dict[str, Any]) -> None:
+    # Rasa falls back to an in-memory store, quietly, when a custom type cannot load.
+    assert story["store"] == "CachedSQLTrackerStore"
+
+
+def test_a_saved_tracker_comes_back_from_the_cache_as_rasa_would_read_it(
+    story: dict[str, Any],
+) -> None:
+    assert story["cached"] is True
+    after = story["after_two"]
+    assert after["ours"] == after["stock"] == ["hi", "where is 1001"]
+    # Row for row what Rasa stores: one row per event, none twice.
+    assert after["rows"] == after["events"]
+
+
+def test_a_turn_that_failed_before_saving_leaves_nothing_behind(story: dict[str, Any]) -> None:
+    assert story["after_failed"] == ["hi", "where is 1001"]
+
+
+def test_another_engines_writes_are_seen_and_kept(story: dict[str, Any]) -> None:
+    assert story["sees_other"] == "2002"
+    both = ["hi", "where is 1001", "from the other engine", "from this engine"]
+    assert story["both_kept"] == both
+    assert story["after_both"] == both
+
+
+def test_peek_and_eviction(story: dict[str, Any]) -> None:
+    assert story["peek"] is True
+    assert story["evicted"]["same_object"] is False
+    assert story["evicted"]["texts"][-1] == "peeked"
+
+
+def test_every_stored_event_is_published_once_and_the_file_has_a_wal(
+    story: dict[str, Any],
+) -> None:
+    # This store wrote every c1 row except the other engine's two saves (a slot, a text).
+    assert story["published"]["c1"] == story["rows_c1"] - 2
+    assert story["rows_c1"] == story["stock_c1_events"]
+    assert story["journal"] == "wal"
