@@ -25,11 +25,13 @@ from bot.channels.engine import ConversationEngine, EngineTurn, EngineUnavailabl
 from bot.channels.relay_store import (
     Accepted,
     Pending,
+    Route,
     StoredMessage,
     keep_for_later,
     load_turn,
     mark_resumed,
     read_route,
+    store_and_load_turn,
     store_customer_message,
     store_turn,
 )
@@ -178,18 +180,27 @@ class Relay:
         conversation's lock means a later request cannot answer this one's message first
         and take its replies."""
         async with self._locks.for_conversation(conversation_id):
-            accepted = await self.accept(
-                conversation_id=conversation_id, channel=channel, text=text
+            loaded = await asyncio.to_thread(
+                store_and_load_turn,
+                self._session_factory,
+                conversation_id=conversation_id,
+                channel=channel,
+                text=text,
             )
-            return await self._answer_locked(conversation_id, accepted.message.id)
+            return await self._answer_loaded(conversation_id, *loaded)
 
     async def _answer_locked(self, conversation_id: str, up_to: int | None) -> list[StoredMessage]:
-        channel, pending, route = await asyncio.to_thread(
+        loaded = await asyncio.to_thread(
             load_turn,
             self._session_factory,
             conversation_id=conversation_id,
             up_to=up_to,
         )
+        return await self._answer_loaded(conversation_id, *loaded)
+
+    async def _answer_loaded(
+        self, conversation_id: str, channel: Channel, pending: list[Pending], route: Route
+    ) -> list[StoredMessage]:
         produced: list[StoredMessage] = []
         for index, item in enumerate(pending):
             if index > 0:  # the first message's route came with the messages

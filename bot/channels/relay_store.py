@@ -141,17 +141,34 @@ def store_customer_message(
             )
             if earlier is not None:
                 return Accepted(StoredMessage.from_row(earlier), duplicate=True)
-        message = add_message(
+        message = _add_customer_message(
             session,
             conversation_id=conversation_id,
-            direction="in",
-            sender="customer",
-            text=text,
             channel=channel,
-            delivery_state="received",
+            text=text,
             client_message_id=client_message_id,
         )
         return Accepted(StoredMessage.from_row(message), duplicate=False)
+
+
+def _add_customer_message(
+    session: Session,
+    *,
+    conversation_id: str,
+    channel: Channel,
+    text: str,
+    client_message_id: str | None = None,
+) -> Message:
+    return add_message(
+        session,
+        conversation_id=conversation_id,
+        direction="in",
+        sender="customer",
+        text=text,
+        channel=channel,
+        delivery_state="received",
+        client_message_id=client_message_id,
+    )
 
 
 def load_unanswered(
@@ -159,6 +176,20 @@ def load_unanswered(
 ) -> tuple[Channel, list[Pending]]:
     with session_factory() as session:
         return _unanswered(session, conversation_id, up_to)
+
+
+def store_and_load_turn(
+    session_factory: sessionmaker[Session], *, conversation_id: str, channel: Channel, text: str
+) -> tuple[Channel, list[Pending], Route]:
+    """For a request that waits for its own answer: stores the customer's text and reads
+    its turn (as `load_turn` up to it) in one transaction, committed before the engine
+    is asked."""
+    with session_factory.begin() as session:
+        message = _add_customer_message(
+            session, conversation_id=conversation_id, channel=channel, text=text
+        )
+        stored_channel, pending = _unanswered(session, conversation_id, message.id)
+        return stored_channel, pending, _route(session, conversation_id)
 
 
 def load_turn(

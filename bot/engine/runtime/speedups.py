@@ -88,7 +88,9 @@ def _shared_connector() -> aiohttp.TCPConnector:
     loop = asyncio.get_running_loop()
     connector = _connectors.get(loop)
     if connector is None or connector.closed:
-        connector = aiohttp.TCPConnector(keepalive_timeout=30)
+        # Shorter than the action server's own keep-alive (rasa-sdk's Sanic: 120 s), so an
+        # idle connection is dropped here first, never reused just as the server closes it.
+        connector = aiohttp.TCPConnector(keepalive_timeout=15)
         _connectors[loop] = connector
     return connector
 

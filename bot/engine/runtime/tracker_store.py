@@ -9,7 +9,9 @@ This store keeps what Rasa stores, row for row, and adds:
 - a cache of the trackers it saved last. A tracker is taken out of the cache when it
   is handed out, so a turn that fails before saving leaves nothing half-changed behind,
   and it is handed out only if the conversation's newest stored event is still the one
-  it saved (one indexed query), so another engine's writes are never missed;
+  it saved (one indexed query), so writes by another engine or Rasa's HTTP API are
+  not missed. Like Rasa's own store, it relies on the engine's lock so that two turns
+  of one conversation never run at once;
 - saving the events added since the tracker was handed out, in one statement (Rasa
   counts the stored events again, and drops the new ones if another writer came
   between);
@@ -60,6 +62,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         self._insert_event = sa.insert(table)
         self._latest_id_query = sa.select(sa.func.max(table.c.id)).where(
             table.c.sender_id == sa.bindparam("sender_id")
+        )
+        self._rows_since_query = sa.select(sa.func.count(), sa.func.max(table.c.id)).where(
+            table.c.sender_id == sa.bindparam("sender_id"), table.c.id > sa.bindparam("after")
         )
 
     def _pool_sqlite_with_wal(self) -> None:
@@ -115,14 +120,22 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             if handed is None:
                 # A tracker this store did not hand out (a new one): Rasa's own count.
                 new_events = list(self._additional_events(session, tracker))
+                self._insert(session, sender_id, new_events)
+                latest_id = self._latest_event_id(session, sender_id)
             else:
-                untouched = handed.latest_id == self._latest_event_id(session, sender_id)
                 # Appended even if someone else wrote meanwhile (Rasa's count would then
-                # drop them); the tracker is not cached then, so the next turn reads both.
+                # drop them); the tracker is cached only if the rows after the ones it
+                # was handed out with are exactly its own.
                 new_events = list(
                     itertools.islice(tracker.events, handed.stored_events, len(tracker.events))
                 )
-            latest_id = self._insert(session, sender_id, new_events)
+                self._insert(session, sender_id, new_events)
+                since, latest_id = session.execute(
+                    self._rows_since_query,
+                    {"sender_id": sender_id, "after": handed.latest_id or 0},
+                ).one()
+                untouched = since == len(new_events)
+                latest_id = handed.latest_id if latest_id is None else int(latest_id)
             session.commit()
         if self.event_broker is not None:
             await self._stream_new_events(self.event_broker, new_events, sender_id)
@@ -130,11 +143,10 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             setattr(tracker, _HANDED_ATTRIBUTE, _Handed(len(tracker.events), latest_id))
             self._remember(sender_id, tracker)
 
-    def _insert(self, session: Any, sender_id: Text, events: List[Any]) -> Optional[int]:
-        """Inserts the events' rows in one statement; the conversation's newest id after."""
+    def _insert(self, session: Any, sender_id: Text, events: List[Any]) -> None:
+        """Inserts the events' rows in one statement."""
         if events:
             session.execute(self._insert_event, [self._row(sender_id, e) for e in events])
-        return self._latest_event_id(session, sender_id)
 
     async def stream_events(self, tracker: DialogueStateTracker) -> None:
         """Streamed from `save`, which knows the new events without reading them back."""

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.engine import BotReply
 from bot.channels.relay import Relay
-from bot.channels.relay_store import load_unanswered
+from bot.channels.relay_store import load_turn, load_unanswered, store_and_load_turn
 from bot.handoff.agents import disable, set_role
 from bot.storage.accounts import current_conversation, get_or_create_account, link_customer
 from bot.storage.conversations import create_conversation
@@ -247,3 +247,25 @@ async def test_a_linked_member_demoted_to_agent_is_told_as_an_agent(
     assert pending.metadata["role"] == "agent"
     assert (pending.metadata["staff_id"], pending.metadata["staff_name"]) == (mei, "Mei Lin")
     assert not pending.pressed_button
+
+
+def test_a_waiting_request_stores_its_message_and_reads_its_turn_at_once(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The HTTP API's path: one transaction, committed before the engine is asked; it reads
+    what `load_turn` would read, up to its own message."""
+    with session_factory.begin() as session:
+        conversation_id = create_conversation(session, channel="api", client_key="ip:10.0.0.9")[
+            0
+        ].id
+
+    channel, pending, route = store_and_load_turn(
+        session_factory, conversation_id=conversation_id, channel="api", text="where is 1001?"
+    )
+    again = load_turn(session_factory, conversation_id=conversation_id, up_to=None)
+
+    assert channel == "api"
+    assert [item.text for item in pending] == ["where is 1001?"]
+    assert pending[0].metadata["client"] == "ip:10.0.0.9"
+    assert (route.state, route.engine_paused, route.outcome) == ("bot", False, "")
+    assert again == (channel, pending, route)  # stored, and read back the same way
