@@ -171,13 +171,6 @@ def _add_customer_message(
     )
 
 
-def load_unanswered(
-    session_factory: sessionmaker[Session], *, conversation_id: str, up_to: int | None
-) -> tuple[Channel, list[Pending]]:
-    with session_factory() as session:
-        return _unanswered(session, conversation_id, up_to)
-
-
 def store_and_load_turn(
     session_factory: sessionmaker[Session], *, conversation_id: str, channel: Channel, text: str
 ) -> tuple[Channel, list[Pending], Route]:
@@ -195,8 +188,8 @@ def store_and_load_turn(
 def load_turn(
     session_factory: sessionmaker[Session], *, conversation_id: str, up_to: int | None
 ) -> tuple[Channel, list[Pending], Route]:
-    """`load_unanswered` and the route for the first message, in one read: a turn's
-    database work is the relay's largest cost after the engine (docs/performance.md)."""
+    """The conversation's unanswered messages (up to the message id `up_to`) with what the
+    engine is told about their sender, and the route for the first, in one read."""
     with session_factory() as session:
         channel, pending = _unanswered(session, conversation_id, up_to)
         return channel, pending, _route(session, conversation_id)

@@ -1,4 +1,4 @@
-"""What the engine is told about a message's sender (`load_unanswered`): a customer, or a
+"""What the engine is told about a message's sender (`load_turn`): a customer, or a
 staff member with their role as the agents row says it at that turn."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.engine import BotReply
 from bot.channels.relay import Relay
-from bot.channels.relay_store import load_turn, load_unanswered, store_and_load_turn
+from bot.channels.relay_store import load_turn, store_and_load_turn
 from bot.handoff.agents import disable, set_role
 from bot.storage.accounts import current_conversation, get_or_create_account, link_customer
 from bot.storage.conversations import create_conversation
@@ -242,7 +242,7 @@ async def test_a_linked_member_demoted_to_agent_is_told_as_an_agent(
     with session_factory.begin() as session:
         set_role(session, username="mei", role="agent")
 
-    _, [pending] = load_unanswered(session_factory, conversation_id=conversation_id, up_to=None)
+    _, [pending], _ = load_turn(session_factory, conversation_id=conversation_id, up_to=None)
 
     assert pending.metadata["role"] == "agent"
     assert (pending.metadata["staff_id"], pending.metadata["staff_name"]) == (mei, "Mei Lin")
