@@ -27,21 +27,26 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-def _fresh_postgres_database(server_url: str) -> str:
-    name = f"test_{next(_database_numbers)}"
+def _run_on_server(server_url: str, statement: str) -> None:
     admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        connection.execute(sa.text(statement))
     admin.dispose()
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database: a SQLite file, or a new database on the real PostgreSQL server."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database: a SQLite file, or a new database on the real PostgreSQL server
+    (dropped afterwards, so the server's files stay small)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.db'}"
-    return _fresh_postgres_database(request.getfixturevalue("postgres_url"))
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    server_url: str = request.getfixturevalue("postgres_url")
+    name = f"test_{next(_database_numbers)}"
+    _run_on_server(server_url, f'CREATE DATABASE "{name}"')
+    yield server_url.rsplit("/", 1)[0] + f"/{name}"
+    # FORCE: a connection the test left open (a pool not disposed) must not keep it.
+    _run_on_server(server_url, f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

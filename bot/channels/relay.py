@@ -17,6 +17,7 @@ import logging
 import unicodedata
 import weakref
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -89,6 +90,10 @@ class ConversationLocks:
             lock = asyncio.Lock()
             self._locks[conversation_id] = lock
         return lock
+
+
+class ConversationClosed(Exception):
+    """The conversation has ended (or just went idle and ended): start a new one."""
 
 
 @dataclass(frozen=True)
@@ -174,11 +179,17 @@ class Relay:
             return await self._answer_locked(conversation_id, up_to)
 
     async def accept_and_answer(
-        self, *, conversation_id: str, channel: Channel, text: str
+        self,
+        *,
+        conversation_id: str,
+        channel: Channel,
+        text: str,
+        idle_after: timedelta | None = None,
     ) -> list[StoredMessage]:
         """For a request that waits for its own answer (the HTTP API): storing inside the
         conversation's lock means a later request cannot answer this one's message first
-        and take its replies."""
+        and take its replies. With `idle_after`, a closed conversation (or one idle that
+        long, closed now) raises ConversationClosed and stores nothing."""
         async with self._locks.for_conversation(conversation_id):
             loaded = await asyncio.to_thread(
                 store_and_load_turn,
@@ -186,7 +197,10 @@ class Relay:
                 conversation_id=conversation_id,
                 channel=channel,
                 text=text,
+                idle_after=idle_after,
             )
+            if loaded is None:
+                raise ConversationClosed(conversation_id)
             return await self._answer_loaded(conversation_id, *loaded)
 
     async def _answer_locked(self, conversation_id: str, up_to: int | None) -> list[StoredMessage]:

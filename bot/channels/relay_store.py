@@ -8,7 +8,7 @@ session factory, for the relay to run in a worker thread.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 
 import sqlalchemy as sa
@@ -18,15 +18,17 @@ from bot.channels.engine import REPORT_INTENT, EngineTurn
 from bot.storage.accounts import claim_telegram_update, get_account, link_customer
 from bot.storage.conversations import (
     add_message,
+    close_idle,
     find_client_message,
     get_conversation,
     mark_delivery,
     unanswered_messages,
+    went_idle,
 )
 from bot.storage.desk_events import record_topic, wants_topic
 from bot.storage.staff_chats import offered_payloads
 from bot.storage.staff_links import staff_for_conversation
-from bot.storage.tables import Button, Channel, Handoff, Message
+from bot.storage.tables import Button, Channel, Conversation, Handoff, Message, utc_now
 
 # Channels whose accounts are one person over time, so a verification may be remembered.
 # A web chat session can be a shared computer: it proves orders again in each conversation.
@@ -73,10 +75,15 @@ def read_route(session_factory: sessionmaker[Session], *, conversation_id: str) 
         return _route(session, conversation_id)
 
 
-def _route(session: Session, conversation_id: str) -> Route:
+def _conversation(session: Session, conversation_id: str) -> Conversation:
     conversation = get_conversation(session, conversation_id=conversation_id)
     if conversation is None:
         raise LookupError(f"no conversation {conversation_id}")
+    return conversation
+
+
+def _route(session: Session, conversation_id: str) -> Route:
+    conversation = _conversation(session, conversation_id)
     last = session.scalars(
         sa.select(Handoff)
         .where(Handoff.conversation_id == conversation_id)
@@ -172,17 +179,38 @@ def _add_customer_message(
 
 
 def store_and_load_turn(
-    session_factory: sessionmaker[Session], *, conversation_id: str, channel: Channel, text: str
-) -> tuple[Channel, list[Pending], Route]:
+    session_factory: sessionmaker[Session],
+    *,
+    conversation_id: str,
+    channel: Channel,
+    text: str,
+    idle_after: timedelta | None = None,
+) -> tuple[Channel, list[Pending], Route] | None:
     """For a request that waits for its own answer: stores the customer's text and reads
     its turn (as `load_turn` up to it) in one transaction, committed before the engine
-    is asked."""
+    is asked. With `idle_after`, None (and nothing stored) when the conversation is
+    closed, or went idle and is closed now."""
     with session_factory.begin() as session:
+        # Held for the whole transaction: the session keeps its objects by weak reference,
+        # and the steps below each look the conversation up (one SELECT instead of three).
+        conversation = _conversation(session, conversation_id)
+        if idle_after is not None and _closed_or_closing(session, conversation, idle_after):
+            return None
         message = _add_customer_message(
             session, conversation_id=conversation_id, channel=channel, text=text
         )
         stored_channel, pending = _unanswered(session, conversation_id, message.id)
         return stored_channel, pending, _route(session, conversation_id)
+
+
+def _closed_or_closing(session: Session, conversation: Conversation, idle_after: timedelta) -> bool:
+    if conversation.closed_at is not None:
+        return True
+    now = utc_now()
+    if not went_idle(session, conversation, idle_after=idle_after, now=now):
+        return False
+    close_idle(session, conversation, at=now)
+    return True
 
 
 def load_turn(
@@ -198,9 +226,7 @@ def load_turn(
 def _unanswered(
     session: Session, conversation_id: str, up_to: int | None
 ) -> tuple[Channel, list[Pending]]:
-    conversation = get_conversation(session, conversation_id=conversation_id)
-    if conversation is None:
-        raise LookupError(f"no conversation {conversation_id}")
+    conversation = _conversation(session, conversation_id)
     channel = cast(Channel, conversation.channel)
     metadata: dict[str, object] = {
         "channel": channel,

@@ -70,6 +70,16 @@ def _reply(
     mark_delivery(session, message_id=message_id, delivery_state="processed")
     if text is None:
         return []
+    return [_system_message(session, conversation_id, channel, text, buttons)]
+
+
+def _system_message(
+    session: Session,
+    conversation_id: str,
+    channel: Channel,
+    text: str,
+    buttons: list[Button] | None = None,
+) -> StoredMessage:
     stored = add_message(
         session,
         conversation_id=conversation_id,
@@ -80,7 +90,7 @@ def _reply(
         channel=channel,
         delivery_state="queued",
     )
-    return [StoredMessage.from_row(stored)]
+    return StoredMessage.from_row(stored)
 
 
 class HandoffRouter:
@@ -111,52 +121,42 @@ class HandoffRouter:
     def _after_turn(
         self, conversation_id: str, channel: Channel
     ) -> tuple[str | None, list[StoredMessage]]:
-        """Both reads in one trip to a worker thread."""
-        state = self._state(conversation_id)
-        if state == "queued":
-            return state, []
-        return state, self._ask_rating_after_return(conversation_id, channel)
-
-    def _state(self, conversation_id: str) -> str | None:
-        with self._session_factory() as session:
-            conversation = session.get(Conversation, conversation_id)
-            return conversation.state if conversation else None
-
-    def _ask_rating_after_return(
-        self, conversation_id: str, channel: Channel
-    ) -> list[StoredMessage]:
+        """Both reads in one transaction and one trip to a worker thread."""
         with self._session_factory.begin() as session:
-            last = (
-                session.query(Handoff)
-                .filter(Handoff.conversation_id == conversation_id, Handoff.state != "waiting")
-                .order_by(Handoff.id.desc())
-                .first()
+            conversation = session.get(Conversation, conversation_id)
+            state = conversation.state if conversation else None
+            if state == "queued":
+                return state, []
+            return state, self._ask_rating_after_return(session, conversation_id, channel)
+
+    @staticmethod
+    def _ask_rating_after_return(
+        session: Session, conversation_id: str, channel: Channel
+    ) -> list[StoredMessage]:
+        last = (
+            session.query(Handoff)
+            .filter(Handoff.conversation_id == conversation_id, Handoff.state != "waiting")
+            .order_by(Handoff.id.desc())
+            .first()
+        )
+        if last is None or last.state != "returned" or last.ended_at is None:
+            return []
+        asked = (
+            session.query(Message)
+            .filter(
+                Message.conversation_id == conversation_id,
+                Message.text == RATING_QUESTION,
+                Message.created_at >= last.ended_at,
             )
-            if last is None or last.state != "returned" or last.ended_at is None:
-                return []
-            asked = (
-                session.query(Message)
-                .filter(
-                    Message.conversation_id == conversation_id,
-                    Message.text == RATING_QUESTION,
-                    Message.created_at >= last.ended_at,
-                )
-                .count()
-            )
-            if asked or session.query(Rating).filter_by(handoff_id=last.id).count():
-                return []
-            stored = add_message(
-                session,
-                conversation_id=conversation_id,
-                direction="out",
-                sender="system",
-                text=RATING_QUESTION,
-                buttons=list(RATING_BUTTONS),
-                channel=channel,
-                delivery_state="queued",
-            )
-            record_survey_sent(session, conversation_id=conversation_id, handoff_id=last.id)
-            return [StoredMessage.from_row(stored)]
+            .count()
+        )
+        if asked or session.query(Rating).filter_by(handoff_id=last.id).count():
+            return []
+        question = _system_message(
+            session, conversation_id, channel, RATING_QUESTION, list(RATING_BUTTONS)
+        )
+        record_survey_sent(session, conversation_id=conversation_id, handoff_id=last.id)
+        return [question]
 
     def wants(self, text: str) -> bool:
         """A rating button pressed after the bot took the conversation back."""

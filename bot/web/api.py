@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.delivery import Delivery
 from bot.channels.engine import EngineUnavailable
-from bot.channels.relay import Relay, invalid_text_reason
+from bot.channels.relay import ConversationClosed, Relay, invalid_text_reason
 from bot.channels.webchat import WebChatHub
 from bot.handoff.console_hub import ConsoleHub
 from bot.handoff.incidents import ActiveIncidents
@@ -28,15 +28,13 @@ from bot.security.login_throttle import LoginThrottle
 from bot.security.rate_limit import SlidingWindowLimiter
 from bot.settings import Settings
 from bot.storage.conversations import (
-    close_idle,
     create_conversation,
     get_conversation,
     list_messages,
     mark_delivered,
     token_matches,
-    went_idle,
 )
-from bot.storage.tables import Conversation, utc_now
+from bot.storage.tables import Conversation
 from bot.web.schemas import (
     ButtonOut,
     ConversationCreated,
@@ -151,21 +149,6 @@ def authorized_conversation(
     return conversation
 
 
-def _close_if_idle(
-    session_factory: sessionmaker[Session], *, conversation_id: str, idle_after: timedelta
-) -> bool:
-    """True if the conversation is closed: it was, or it went idle and is closed now."""
-    with session_factory.begin() as session:
-        conversation = get_conversation(session, conversation_id=conversation_id)
-        if conversation is None or conversation.closed_at is not None:
-            return True
-        now = utc_now()
-        if not went_idle(session, conversation, idle_after=idle_after, now=now):
-            return False
-        close_idle(session, conversation, at=now)
-        return True
-
-
 def _mark_returned(session_factory: sessionmaker[Session], *, message_ids: list[int]) -> None:
     with session_factory.begin() as session:
         mark_delivered(session, message_ids=message_ids)
@@ -231,17 +214,15 @@ async def send_message(
     if reason is not None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, reason)
     within_limit(services.limits.messages, client_key(request), too_many_messages)
-    closed = await asyncio.to_thread(
-        _close_if_idle,
-        services.session_factory,
-        conversation_id=conversation.id,
-        idle_after=services.idle_after,
-    )
-    if closed:
-        raise HTTPException(status.HTTP_409_CONFLICT, CLOSED_DETAIL)
-    produced = await services.relay.accept_and_answer(
-        conversation_id=conversation.id, channel="api", text=body.text
-    )
+    try:
+        produced = await services.relay.accept_and_answer(
+            conversation_id=conversation.id,
+            channel="api",
+            text=body.text,
+            idle_after=services.idle_after,
+        )
+    except ConversationClosed:
+        raise HTTPException(status.HTTP_409_CONFLICT, CLOSED_DETAIL) from None
     await asyncio.to_thread(
         _mark_returned, services.session_factory, message_ids=[m.id for m in produced]
     )

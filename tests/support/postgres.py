@@ -31,10 +31,19 @@ def _as_postgres(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
 
 
+def _scratch_parent() -> str | None:
+    """Memory (tmpfs) when it has room, else the usual temporary folder: the suite creates
+    a database per test, and copying the template is three times faster in memory."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and shutil.disk_usage(shm).free > 2 * 1024**3:
+        return str(shm)
+    return None
+
+
 @contextmanager
 def running_postgres() -> Iterator[str]:
     """Yields a SQLAlchemy URL for database `shopdesk_test` on a fresh server."""
-    root = Path(tempfile.mkdtemp(prefix="shopdesk-pg-"))
+    root = Path(tempfile.mkdtemp(prefix="shopdesk-pg-", dir=_scratch_parent()))
     data = root / "data"
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
@@ -92,6 +101,14 @@ def running_postgres() -> Iterator[str]:
         )
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/shopdesk_test"
     finally:
-        server.terminate()
+        # A fast shutdown ends the clients' sessions and cleans up after itself; a kill
+        # (runuser's own answer to SIGTERM after two seconds) leaves shared memory behind.
+        subprocess.run(
+            _as_postgres([_pg_bin("pg_ctl"), "stop", "-D", str(data), "-m", "fast", "-w"]),
+            capture_output=True,
+            timeout=60,
+        )
+        if server.poll() is None:
+            server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(root, ignore_errors=True)

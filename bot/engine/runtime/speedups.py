@@ -12,6 +12,8 @@ engine at start rather than running half-changed.
   subclass of `Event` for each event read.
 - Calls to the action server reuse pooled keep-alive connections instead of opening
   a new connection (and a new client session) for every action.
+- The model graph (NLU, each prediction) runs in plain Python instead of through
+  dask's scheduler (bot/engine/runtime/graph_runner.py).
 """
 
 import asyncio
@@ -23,11 +25,13 @@ import aiohttp
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
+from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.engine.runtime import graph_runner
 from bot.engine.runtime.action_results import validate_action_result
 
 logger = logging.getLogger(__name__)
@@ -114,6 +118,7 @@ _REPLACED: Dict[Tuple[Any, Text], Callable[..., Any]] = {
     (RemoteAction, "_validate_action_result"): _validate_action_result,
     (Event, "resolve_by_type"): staticmethod(_resolve_by_type),
     (EndpointConfig, "session"): _session,
+    (DaskGraphRunner, "run"): graph_runner.run,
 }
 
 

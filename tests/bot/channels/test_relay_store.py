@@ -13,7 +13,7 @@ from bot.channels.relay import Relay
 from bot.channels.relay_store import load_turn, store_and_load_turn
 from bot.handoff.agents import disable, set_role
 from bot.storage.accounts import current_conversation, get_or_create_account, link_customer
-from bot.storage.conversations import create_conversation
+from bot.storage.conversations import create_conversation, get_conversation, list_messages
 from bot.storage.staff_chats import open_ops_conversation
 from bot.storage.staff_links import issue_link_code, redeem_link_code, unlink_member
 from bot.storage.tables import Agent, Button
@@ -259,9 +259,11 @@ def test_a_waiting_request_stores_its_message_and_reads_its_turn_at_once(
             0
         ].id
 
-    channel, pending, route = store_and_load_turn(
+    loaded = store_and_load_turn(
         session_factory, conversation_id=conversation_id, channel="api", text="where is 1001?"
     )
+    assert loaded is not None
+    channel, pending, route = loaded
     again = load_turn(session_factory, conversation_id=conversation_id, up_to=None)
 
     assert channel == "api"
@@ -269,3 +271,33 @@ def test_a_waiting_request_stores_its_message_and_reads_its_turn_at_once(
     assert pending[0].metadata["client"] == "ip:10.0.0.9"
     assert (route.state, route.engine_paused, route.outcome) == ("bot", False, "")
     assert again == (channel, pending, route)  # stored, and read back the same way
+
+
+def test_a_waiting_request_to_an_ended_conversation_stores_nothing(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory.begin() as session:
+        ended = create_conversation(session, channel="api")[0]
+        ended.closed_at = ended.created_at
+        quiet = create_conversation(session, channel="api")[0]
+        quiet.last_activity_at = quiet.created_at - timedelta(hours=2)
+        ended_id, quiet_id = ended.id, quiet.id
+
+    refused = [
+        store_and_load_turn(
+            session_factory,
+            conversation_id=conversation_id,
+            channel="api",
+            text="hello?",
+            idle_after=timedelta(minutes=30),
+        )
+        for conversation_id in (ended_id, quiet_id)
+    ]
+
+    assert refused == [None, None]
+    with session_factory() as session:
+        assert list_messages(session, conversation_id=ended_id) == []
+        assert list_messages(session, conversation_id=quiet_id) == []
+        # The idle one is closed now, as the idle closer would have closed it.
+        closed = get_conversation(session, conversation_id=quiet_id)
+        assert closed is not None and closed.close_reason == "idle"

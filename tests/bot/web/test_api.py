@@ -349,3 +349,6 @@ def test_an_idle_conversation_is_closed_and_refuses_more_messages(
     assert len(engine.calls) == 1
     db.rollback()
     assert db.execute(sa.text("SELECT close_reason FROM conversations")).scalar() == "idle"
+    # Refused, so not kept either: the client starts a new conversation with it.
+    stored = db.execute(sa.text("SELECT text FROM messages WHERE direction = 'in'")).scalars()
+    assert list(stored) == ["hi"]
