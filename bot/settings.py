@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     queue_update_seconds: float = Field(default=30.0, gt=0)
     # How often conversations idle for conversation_idle_minutes are closed (and counted).
     idle_sweep_seconds: float = Field(default=60.0, gt=0)
+    # With several gateways, one runs the replayer, the announcer and the idle closer; if
+    # it dies, another takes them over within this long and a third (docs/scaling.md).
+    job_lease_seconds: float = Field(default=10.0, ge=1, le=300)
     # The desk's service level (docs/ops.md, "Reports"): the share of handoffs an agent
     # answers within this many seconds, against this target; chat desks often use 80/60.
     service_level_seconds: float = Field(default=60.0, gt=0, le=86400)

@@ -173,6 +173,18 @@ class TelegramUpdate(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
 
 
+class JobLease(Base):
+    """Which gateway instance runs the jobs that must run once (the replayer of kept
+    messages, the queue announcer, the idle closer): held while its holder renews it,
+    taken over by another instance once it lapses (bot/storage/job_leases.py)."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(sa.String(96))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class Agent(Base):
     """A member of the shop's staff: an agent who takes conversations in the console,
     or ops or a manager, who also do more (bot/domain/staff.py)."""

@@ -29,6 +29,7 @@ from bot.channels.ops_chat import OpsChatDelivery
 from bot.channels.rasa_client import RasaEngine
 from bot.channels.relay import Relay
 from bot.channels.replay import Replayer
+from bot.channels.single_instance import SingleInstanceJobs, instance_name
 from bot.channels.telegram import WEBHOOK_PATH, TelegramChannel
 from bot.channels.webchat import WebChatHub
 from bot.handoff.announcer import QueueAnnouncer
@@ -188,7 +189,7 @@ def _start_telegram(settings: Settings, services: GatewayServices) -> TelegramCh
 
 def _start_background(settings: Settings, services: GatewayServices) -> None:
     """The replayer of kept messages, the queue announcer and the closer of idle
-    conversations, for the gateway's lifetime."""
+    conversations, for the gateway's lifetime, on one gateway instance at a time."""
     replayer = Replayer(
         relay=services.relay,
         session_factory=services.session_factory,
@@ -209,8 +210,14 @@ def _start_background(settings: Settings, services: GatewayServices) -> None:
         idle_after=services.idle_after,
         interval_seconds=settings.idle_sweep_seconds,
     )
-    for job in (replayer.run_forever(), announcer.run_forever(), closer.run_forever()):
-        services.background.add(asyncio.create_task(job))
+    jobs = SingleInstanceJobs(
+        session_factory=services.session_factory,
+        name="gateway-jobs",
+        jobs=[replayer.run_forever, announcer.run_forever, closer.run_forever],
+        lease_seconds=settings.job_lease_seconds,
+        holder=instance_name(settings.gateway_port),
+    )
+    services.background.add(asyncio.create_task(jobs.run_forever()))
 
 
 async def _cancel(tasks: set[asyncio.Task[None]]) -> None:
