@@ -51,10 +51,6 @@ class SingleInstanceJobs:
         self.holder = holder
         self._running: list[asyncio.Task[None]] = []
 
-    @property
-    def running(self) -> bool:
-        return bool(self._running)
-
     async def run_forever(self) -> None:
         """Holds the lease and runs the jobs while it does; gives it up when cancelled."""
         try:
@@ -99,7 +95,9 @@ class SingleInstanceJobs:
         for index, task in enumerate(self._running):
             if task.done():
                 error = None if task.cancelled() else task.exception()
-                logger.error("a job of %s ended (%r); starting it again", self._name, error)
+                # The kind only: a database error's text may quote a customer's details.
+                kind = type(error).__name__ if error else "cancelled"
+                logger.error("a job of %s ended (%s); starting it again", self._name, kind)
                 self._running[index] = asyncio.create_task(self._jobs[index]())
 
     async def _stop_jobs(self) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.single_instance import SingleInstanceJobs, instance_name
@@ -112,3 +113,30 @@ async def test_an_instance_that_loses_its_lease_stops_its_jobs(
 def test_a_gateway_restarted_on_its_port_is_the_same_holder() -> None:
     assert instance_name(8000) == instance_name(8000)
     assert instance_name(8000) != instance_name(8001)
+
+
+async def test_a_job_that_ends_is_started_again_and_logged_without_details(
+    session_factory: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    starts: list[int] = []
+
+    async def flaky() -> None:
+        starts.append(len(starts))
+        if len(starts) == 1:
+            raise RuntimeError("could not store 'ana.lopez@example.com', 138-0000-1234")
+        await asyncio.Event().wait()
+
+    jobs = SingleInstanceJobs(
+        session_factory=session_factory,
+        name="gateway-jobs",
+        jobs=[flaky],
+        lease_seconds=LEASE_SECONDS,
+        holder="a:8001",
+    )
+    task = asyncio.create_task(jobs.run_forever())
+    await _until(lambda: len(starts) == 2)
+    task.cancel()
+    await asyncio.wait([task])
+
+    assert "ended (RuntimeError); starting it again" in caplog.text
+    assert "example.com" not in caplog.text and "1234" not in caplog.text
