@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     queue_update_seconds: float = Field(default=30.0, gt=0)
     # How often conversations idle for conversation_idle_minutes are closed (and counted).
     idle_sweep_seconds: float = Field(default=60.0, gt=0)
+    # Redis, for several gateways: pages and consoles hear what another gateway produced
+    # (docs/scaling.md). Empty: one gateway, nothing to pass on. May hold a password.
+    redis_url: SecretStr = SecretStr("")
     # With several gateways, one runs the replayer, the announcer and the idle closer; if
     # it dies, another takes them over within this long and a third (docs/scaling.md).
     job_lease_seconds: float = Field(default=10.0, ge=1, le=300)

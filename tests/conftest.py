@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.storage.db import make_engine, make_session_factory
 from bot.storage.migrate import upgrade
 from tests.support.postgres import running_postgres
+from tests.support.redis import RedisServer, running_redis
 
 # Chromium and its pages for the browser tests: `browser`, `script_errors`, `page`.
 pytest_plugins = ["tests.support.browser"]
@@ -65,3 +66,10 @@ def db(database_url: str) -> Iterator[sa.Connection]:
     with engine.connect() as connection:
         yield connection
     engine.dispose()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A Redis server of its own for the test (Debian's redis-server, on loopback)."""
+    with running_redis() as server:
+        yield server

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from bot.channels.event_bus import EventBus, LocalBus
 from bot.channels.relay import Relay, invalid_text_reason
 from bot.channels.relay_store import StoredMessage
 from bot.channels.session_tokens import issue_token, new_session_id, session_id_from
@@ -75,10 +76,13 @@ class Connection:
 
 
 class WebChatHub:
-    """Open pages by conversation; the web chat's `Delivery` for replies made elsewhere."""
+    """Open pages by conversation; the web chat's `Delivery` for replies made elsewhere
+    (on this gateway, or on another one: through `bus`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, bus: EventBus | None = None) -> None:
         self._pages: defaultdict[str, set[Connection]] = defaultdict(set)
+        self._bus = bus or LocalBus()
+        self._bus.subscribe("webchat", self._from_another_gateway)
 
     def attach(self, connection: Connection, conversation_id: str) -> None:
         self.detach(connection)
@@ -97,9 +101,19 @@ class WebChatHub:
     async def broadcast(
         self, conversation_id: str, frame: dict[str, Any], *, exclude: Connection | None = None
     ) -> None:
+        """To the conversation's pages on every gateway (but `exclude`, the sender's)."""
+        await self._send_here(conversation_id, frame, exclude=exclude)
+        await self._bus.publish("webchat", {"conversation_id": conversation_id, "frame": frame})
+
+    async def _send_here(
+        self, conversation_id: str, frame: dict[str, Any], *, exclude: Connection | None = None
+    ) -> None:
         for connection in list(self._pages.get(conversation_id, ())):
             if connection is not exclude:
                 await connection.send(frame)
+
+    async def _from_another_gateway(self, payload: dict[str, Any]) -> None:
+        await self._send_here(str(payload["conversation_id"]), payload["frame"])
 
     async def deliver(self, conversation_id: str, messages: Sequence[StoredMessage]) -> None:
         """Pushes to every open page; the page's `delivered` frame marks them delivered."""

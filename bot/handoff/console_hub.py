@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
+from bot.channels.event_bus import EventBus, LocalBus
 from bot.storage.tables import utc_now
 
 logger = logging.getLogger(__name__)
@@ -29,10 +30,16 @@ class _Console:
 
 
 class ConsoleHub:
-    def __init__(self) -> None:
+    """The consoles open on this gateway; what happens on another reaches them through
+    `bus`, and what happens here is published for the consoles open there."""
+
+    def __init__(self, bus: EventBus | None = None) -> None:
         self._consoles: dict[WebSocket, _Console] = {}
         # One sender at a time, so that a close never overtakes an event or meets a send.
         self._lock = asyncio.Lock()
+        self._bus = bus or LocalBus()
+        self._bus.subscribe("console", self._event_from_another_gateway)
+        self._bus.subscribe("console-close", self._close_from_another_gateway)
 
     def add(self, socket: WebSocket, *, session: str, expires_at: datetime, agent_id: int) -> None:
         self._consoles[socket] = _Console(session, expires_at, agent_id)
@@ -50,6 +57,16 @@ class ConsoleHub:
         """Every open console of a live session hears it, or only `agent_id`'s: a message
         in a conversation is for the agent who has it, not for every desk. A console
         that went away is dropped."""
+        await self._notify_here(event, agent_id=agent_id)
+        await self._bus.publish(
+            "console", {"event": json.loads(json.dumps(event, default=str)), "agent_id": agent_id}
+        )
+
+    async def _event_from_another_gateway(self, payload: dict[str, Any]) -> None:
+        agent_id = payload.get("agent_id")
+        await self._notify_here(payload["event"], agent_id=int(agent_id) if agent_id else None)
+
+    async def _notify_here(self, event: dict[str, Any], *, agent_id: int | None) -> None:
         text = json.dumps(event, default=str)
         async with self._lock:
             now = utc_now()
@@ -64,7 +81,18 @@ class ConsoleHub:
                     self._consoles.pop(socket, None)
 
     async def close_session(self, session: str, *, code: int, reason: str) -> None:
-        """Closes every console that the session (a token's hash) opened."""
+        """Closes every console that the session (a token's hash) opened, on every gateway."""
+        await self._close_session_here(session, code=code, reason=reason)
+        await self._bus.publish(
+            "console-close", {"session": session, "code": code, "reason": reason}
+        )
+
+    async def _close_from_another_gateway(self, payload: dict[str, Any]) -> None:
+        await self._close_session_here(
+            str(payload["session"]), code=int(payload["code"]), reason=str(payload["reason"])
+        )
+
+    async def _close_session_here(self, session: str, *, code: int, reason: str) -> None:
         async with self._lock:
             ending = [s for s, console in self._consoles.items() if console.session == session]
             for socket in ending:

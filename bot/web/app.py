@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.channels.delivery import NoPush
 from bot.channels.engine import ConversationEngine
+from bot.channels.event_bus import EventBus, make_event_bus
 from bot.channels.idle_closer import IdleCloser
 from bot.channels.notice_sender import NoticeSender
 from bot.channels.ops_chat import OpsChatDelivery
@@ -142,9 +143,12 @@ async def _run_telegram(channel: TelegramChannel, *, resend_seconds: float) -> N
 
 
 def _build_services(
-    settings: Settings, session_factory: sessionmaker[Session], engine: ConversationEngine
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    engine: ConversationEngine,
+    bus: EventBus,
 ) -> GatewayServices:
-    console = ConsoleHub()
+    console = ConsoleHub(bus)
     incidents = ActiveIncidents(session_factory)
     router = HandoffRouter(
         session_factory=session_factory,
@@ -156,7 +160,7 @@ def _build_services(
         settings=settings,
         session_factory=session_factory,
         relay=Relay(session_factory=session_factory, engine=engine, paused=router),
-        webchat=WebChatHub(),
+        webchat=WebChatHub(bus),
         webchat_secret=_webchat_secret(settings),
         console=console,
     )
@@ -247,7 +251,10 @@ def create_app(
                 cleanup.push_async_callback(rasa.aclose)
                 conversation_engine = rasa
             session_factory = make_session_factory(database)
-            services = _build_services(app_settings, session_factory, conversation_engine)
+            bus = make_event_bus(app_settings.redis_url.get_secret_value())
+            await bus.start()
+            cleanup.push_async_callback(bus.stop)
+            services = _build_services(app_settings, session_factory, conversation_engine, bus)
             app.state.services = services
             cleanup.push_async_callback(_cancel, services.background)
             app.state.telegram = _start_telegram(app_settings, services)

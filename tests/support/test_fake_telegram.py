@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -28,6 +28,7 @@ from telegram.ext import (
 )
 
 from tests.support.fake_telegram import FakeTelegram
+from tests.support.waiting import until
 
 TOKEN = "123:ABC"
 CHAT = 4242
@@ -45,13 +46,6 @@ def bot_for(telegram: FakeTelegram) -> Bot:
 
 def keyboard(*data: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(d.upper(), callback_data=d)] for d in data])
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_a_real_bot_gets_itself_and_sends_a_message_with_a_keyboard(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.single_instance import SingleInstanceJobs, instance_name
 from bot.storage.job_leases import hold
 from bot.storage.tables import utc_now
+from tests.support.waiting import until
 
 LEASE_SECONDS = 0.6
 
@@ -50,26 +51,19 @@ def _instance(
     )
 
 
-async def _until(condition: Callable[[], bool], seconds: float = 15) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
 async def test_one_instance_runs_the_jobs_and_a_clean_stop_hands_them_over(
     session_factory: sessionmaker[Session],
 ) -> None:
     recorder = Recorder()
     a = asyncio.create_task(_instance(session_factory, recorder, "a:8001").run_forever())
-    await _until(lambda: recorder.running == {"a:8001"})
+    await until(lambda: recorder.running == {"a:8001"})
     b = asyncio.create_task(_instance(session_factory, recorder, "b:8002").run_forever())
     await asyncio.sleep(4 * LEASE_SECONDS)  # several renewals by both
     assert recorder.running == {"a:8001"}
 
     a.cancel()
     await asyncio.wait([a])
-    await _until(lambda: recorder.running == {"b:8002"})
+    await until(lambda: recorder.running == {"b:8002"})
     b.cancel()
     await asyncio.wait([b])
 
@@ -89,7 +83,7 @@ async def test_a_dead_instances_lease_lapses_and_another_takes_over(
     await asyncio.sleep(LEASE_SECONDS)
     assert recorder.running == set()  # still the dead one's
 
-    await _until(lambda: recorder.running == {"b:8002"})
+    await until(lambda: recorder.running == {"b:8002"})
     b.cancel()
     await asyncio.wait([b])
 
@@ -99,13 +93,13 @@ async def test_an_instance_that_loses_its_lease_stops_its_jobs(
 ) -> None:
     recorder = Recorder()
     a = asyncio.create_task(_instance(session_factory, recorder, "a:8001").run_forever())
-    await _until(lambda: recorder.running == {"a:8001"})
+    await until(lambda: recorder.running == {"a:8001"})
     # Another instance holds it now (a's renewals were late, its clock jumped...).
     with session_factory.begin() as session:
         later = utc_now() + timedelta(seconds=LEASE_SECONDS * 2)
         hold(session, name="gateway-jobs", holder="c:8003", now=later, lease=timedelta(seconds=60))
 
-    await _until(lambda: recorder.running == set())
+    await until(lambda: recorder.running == set())
     a.cancel()
     await asyncio.wait([a])
 
@@ -134,7 +128,7 @@ async def test_a_job_that_ends_is_started_again_and_logged_without_details(
         holder="a:8001",
     )
     task = asyncio.create_task(jobs.run_forever())
-    await _until(lambda: len(starts) == 2)
+    await until(lambda: len(starts) == 2)
     task.cancel()
     await asyncio.wait([task])
 

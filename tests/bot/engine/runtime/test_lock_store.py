@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from tests.support.engine_python import (
     run_engine_script,
     start_engine_script,
 )
-from tests.support.redis import RedisServer, running_redis
+from tests.support.redis import RedisServer
 
 pytestmark = pytest.mark.skipif(not RASA_PYTHON.exists(), reason="needs `make setup`")
 
@@ -89,12 +88,6 @@ else:
     asyncio.run(roles[job["role"]]())
 json.dump(out, sys.stdout)
 """
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    with running_redis() as server:
-        yield server
 
 
 def _job(server: RedisServer, role: str, **fields: Any) -> dict[str, Any]:
