@@ -32,6 +32,8 @@ Handler = Callable[[dict[str, Any]], Awaitable[None]]
 CHANNEL = "shopdesk:gateway-events"
 RETRY_SECONDS = 1.0
 SUBSCRIBE_WAIT_SECONDS = 3.0
+PUBLISH_WAIT_SECONDS = 0.5
+SKIP_SECONDS = 3.0
 # At most one warning of a kind per this long while Redis is away, not one per event.
 WARN_EVERY_SECONDS = 30.0
 
@@ -76,6 +78,7 @@ class RedisBus:
         self._listening: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
         self._warned_at: dict[str, float] = {}
+        self._skip_until = 0.0
 
     def subscribe(self, topic: str, handler: Handler) -> None:
         self._handlers[topic] = handler
@@ -108,19 +111,25 @@ class RedisBus:
         await self._subscribed.wait()
 
     async def publish(self, topic: str, payload: dict[str, Any]) -> None:
-        if self._client is None:
+        """Bounded: a customer's turn waits for this, so a Redis that hangs or is away
+        costs a turn at most PUBLISH_WAIT_SECONDS twice, then nothing until it is back."""
+        if self._client is None or time.monotonic() < self._skip_until:
             return
         event = json.dumps({"origin": self._origin, "topic": topic, "payload": payload})
         for attempt in (1, 2):
             try:
-                await self._client.publish(self._channel, event)
+                await asyncio.wait_for(
+                    self._client.publish(self._channel, event), PUBLISH_WAIT_SECONDS
+                )
                 return
-            except (RedisError, OSError) as error:
+            except (RedisError, OSError, TimeoutError) as error:
                 # Once more on a new connection: after Redis restarted, the pooled one is
                 # dead and only the first use tells.
                 if attempt == 2:
                     kind = type(error).__name__
                     self._warn(f"an event for other gateways was not sent ({kind})")
+                    # Until the listener hears Redis again, or a while has passed.
+                    self._skip_until = time.monotonic() + SKIP_SECONDS
 
     async def _listen_forever(self) -> None:
         assert self._client is not None
@@ -135,6 +144,7 @@ class RedisBus:
                         continue
                     if message["type"] == "subscribe":  # Redis confirms: events flow now
                         self._subscribed.set()
+                        self._skip_until = 0.0
                     elif message["type"] == "message":
                         await self._dispatch(message["data"])
             except (RedisError, OSError) as error:

@@ -4,6 +4,7 @@ about Redis: nothing saved to disk, stopped and started again on the same port."
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -56,6 +57,15 @@ class RedisServer:
             self._process.terminate()
             self._process.wait(timeout=15)
         self._process = None
+
+    def pause(self) -> None:
+        """Redis hangs (SIGSTOP): connections stay open, nothing answers."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGCONT)
 
     def _answers(self) -> bool:
         try:

@@ -6,9 +6,10 @@ was away. Redis is Debian's redis-server."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from typing import Any, cast
 
@@ -133,9 +134,11 @@ async def test_consoles_hear_the_queue_and_their_agents_messages_from_another_ga
     assert agent_8.closed == (4401, "signed out") and agent_7.closed is None
 
 
-async def test_after_redis_was_away_the_bus_hears_the_other_gateway_again(
-    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
-) -> None:
+@asynccontextmanager
+async def _listener_and_speaker(
+    redis_server: RedisServer,
+) -> AsyncIterator[tuple[RedisBus, RedisBus, list[dict[str, Any]]]]:
+    """Two gateways' buses: what the first hears of the second's "webchat" events."""
     heard: list[dict[str, Any]] = []
 
     async def hear(payload: dict[str, Any]) -> None:
@@ -146,6 +149,17 @@ async def test_after_redis_was_away_the_bus_hears_the_other_gateway_again(
     await listener.start()
     await speaker.start()
     try:
+        yield listener, speaker, heard
+    finally:
+        redis_server.resume()  # if a test left it paused
+        await listener.stop()
+        await speaker.stop()
+
+
+async def test_after_redis_was_away_the_bus_hears_the_other_gateway_again(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with _listener_and_speaker(redis_server) as (listener, speaker, heard):
         await speaker.publish("webchat", {"n": 1})
         await until(lambda: heard == [{"n": 1}])
 
@@ -156,11 +170,37 @@ async def test_after_redis_was_away_the_bus_hears_the_other_gateway_again(
         await asyncio.wait_for(listener.wait_subscribed(), 15)
         await speaker.publish("webchat", {"n": 3})
         await until(lambda: heard == [{"n": 1}, {"n": 3}])
-    finally:
-        await listener.stop()
-        await speaker.stop()
 
     assert "an event for other gateways was not sent (ConnectionError)" in caplog.text
+
+
+async def test_a_hung_redis_holds_a_turn_up_only_briefly_and_then_not_at_all(
+    redis_server: RedisServer,
+) -> None:
+    async with _listener_and_speaker(redis_server) as (_, speaker, heard):
+        assert speaker._client is not None
+        publish = speaker._client.publish
+        tries: list[int] = []
+
+        async def counted(channel: str, event: str) -> int:
+            tries.append(json.loads(event)["payload"]["n"])
+            return await publish(channel, event)
+
+        speaker._client.publish = counted  # type: ignore[method-assign,assignment]
+        redis_server.pause()
+        for n in range(5):
+            await speaker.publish("webchat", {"n": n})  # each returns (bounded), none raises
+        tries_while_hung = list(tries)
+        redis_server.resume()
+        # Events are tried again after a few seconds, or as soon as the bus re-subscribes.
+        deadline = time.monotonic() + 15
+        while {"n": 9} not in heard and time.monotonic() < deadline:
+            await speaker.publish("webchat", {"n": 9})
+            await asyncio.sleep(0.2)
+
+    # Two bounded tries for the first event, then the others are not even tried.
+    assert tries_while_hung == [0, 0]
+    assert {"n": 9} in heard
 
 
 def test_one_gateway_needs_no_redis() -> None:
