@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.storage.db import make_engine, make_session_factory
 from bot.storage.migrate import upgrade
-from tests.support.postgres import running_postgres
+from tests.support.postgres import create_database, drop_database, running_postgres
 from tests.support.redis import RedisServer, running_redis
 
 # Chromium and its pages for the browser tests: `browser`, `script_errors`, `page`.
@@ -28,13 +28,6 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-def _run_on_server(server_url: str, statement: str) -> None:
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(statement))
-    admin.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database: a SQLite file, or a new database on the real PostgreSQL server
@@ -44,10 +37,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     server_url: str = request.getfixturevalue("postgres_url")
     name = f"test_{next(_database_numbers)}"
-    _run_on_server(server_url, f'CREATE DATABASE "{name}"')
-    yield server_url.rsplit("/", 1)[0] + f"/{name}"
-    # FORCE: a connection the test left open (a pool not disposed) must not keep it.
-    _run_on_server(server_url, f'DROP DATABASE "{name}" WITH (FORCE)')
+    yield create_database(server_url, name)
+    drop_database(server_url, name)
 
 
 @pytest.fixture

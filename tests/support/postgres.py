@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from tests.support.ports import free_port
 
 
@@ -112,3 +114,23 @@ def running_postgres() -> Iterator[str]:
             server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _run_on_server(server_url: str, statement: str) -> None:
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(statement))
+    finally:
+        admin.dispose()
+
+
+def create_database(server_url: str, name: str) -> str:
+    """A new empty database on the server of `server_url`; returns its URL."""
+    _run_on_server(server_url, f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """FORCE: a connection a test left open (a pool not disposed) must not keep it."""
+    _run_on_server(server_url, f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -1,28 +1,32 @@
 """The engine's cached SQL tracker store: what Rasa's own SQL store reads back from the
 same database is what it handed out, turn after turn, whether a turn fails half-way,
 another engine writes meanwhile, or an event broker listens (run in the engine's
-interpreter, on a real SQLite file)."""
+interpreter, on a real SQLite file and on a real PostgreSQL database)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from tests.support.engine_python import RASA_PYTHON, run_engine_script
+from tests.support.postgres import create_database, drop_database
 
 pytestmark = pytest.mark.skipif(not RASA_PYTHON.exists(), reason="needs `make setup`")
 
 SCRIPT = r"""
-import asyncio, json, sqlite3, sys
+import asyncio, json, sys
+import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore, create_tracker_store
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.utils.endpoints import EndpointConfig
 
-db = json.load(sys.stdin)["db"]
+settings = json.load(sys.stdin)  # Rasa's SQL store settings: dialect, db, host...
 domain = Domain.from_yaml('''
 version: "3.1"
 intents: [greet]
@@ -40,18 +44,21 @@ def texts(tracker):
     return [e.text for e in tracker.events if isinstance(e, UserUttered)]
 
 def rows(sender):
-    with sqlite3.connect(db) as connection:
+    with stock.engine.connect() as connection:
         return connection.execute(
-            "SELECT count(*) FROM events WHERE sender_id = ?", (sender,)).fetchone()[0]
+            sa.text("SELECT count(*) FROM events WHERE sender_id = :s"), {"s": sender}).scalar()
+
+stock = SQLTrackerStore(domain, **settings)
 
 async def main():
     out = {}
     broker = Broker()
-    config = EndpointConfig(type="bot.engine.runtime.tracker_store.CachedSQLTrackerStore",
-                            dialect="sqlite", db=db, cache_size=2)
+    # As endpoints.yml says it: the host is the section's `url`.
+    config = EndpointConfig(url=settings.get("host"),
+                            type="bot.engine.runtime.tracker_store.CachedSQLTrackerStore",
+                            cache_size=2, **{k: v for k, v in settings.items() if k != "host"})
     store = create_tracker_store(config, domain, broker)
     out["store"] = type(store).__name__
-    stock = SQLTrackerStore(domain, dialect="sqlite", db=db)
 
     async def turn(text, slot=None, save=True):
         tracker = await store.get_or_create_tracker("c1", append_action_listen=False)
@@ -103,19 +110,38 @@ async def main():
     out["published"] = {"c1": len([p for p in broker.published if p[0] == "c1"])}
     out["rows_c1"] = rows("c1")
     out["stock_c1_events"] = len((await stock.retrieve_full_tracker("c1")).events)
-    with sqlite3.connect(db) as connection:
-        out["journal"] = connection.execute("PRAGMA journal_mode").fetchone()[0]
+    if settings["dialect"] == "sqlite":
+        with stock.engine.connect() as connection:
+            out["journal"] = connection.execute(sa.text("PRAGMA journal_mode")).scalar()
     return out
 
 json.dump(asyncio.run(main()), sys.stdout)
 """
 
 
-@pytest.fixture(scope="module")
-def story(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    db: Path = tmp_path_factory.mktemp("tracker") / "tracker.db"
-    result: dict[str, Any] = run_engine_script(SCRIPT, {"db": str(db)}, timeout=300)
-    return result
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def story(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """The same turns on each database the engine's tracker store supports."""
+    if request.param == "sqlite":
+        db: Path = tmp_path_factory.mktemp("tracker") / "tracker.db"
+        sqlite = {"dialect": "sqlite", "db": str(db)}
+        yield {"dialect": "sqlite", **run_engine_script(SCRIPT, sqlite, timeout=300)}
+        return
+    server_url: str = request.getfixturevalue("postgres_url")
+    url = sa.make_url(create_database(server_url, "tracker_store"))
+    settings = {
+        "dialect": "postgresql",
+        "host": url.host,
+        "port": url.port,
+        "db": url.database,
+        "username": url.username,
+    }
+    try:
+        yield {"dialect": "postgresql", **run_engine_script(SCRIPT, settings, timeout=300)}
+    finally:
+        drop_database(server_url, "tracker_store")
 
 
 def test_rasa_loads_the_store_from_endpoints_yml(story: dict[str, Any]) -> None:
@@ -150,10 +176,11 @@ def test_peek_and_eviction(story: dict[str, Any]) -> None:
     assert story["evicted"]["texts"][-1] == "peeked"
 
 
-def test_every_stored_event_is_published_once_and_the_file_has_a_wal(
+def test_every_stored_event_is_published_once_and_sqlite_keeps_a_wal(
     story: dict[str, Any],
 ) -> None:
     # This store wrote every c1 row except the other engine's two saves (a slot, a text).
     assert story["published"]["c1"] == story["rows_c1"] - 2
     assert story["rows_c1"] == story["stock_c1_events"]
-    assert story["journal"] == "wal"
+    if story["dialect"] == "sqlite":
+        assert story["journal"] == "wal"
