@@ -106,16 +106,14 @@ class RedisBus:
         """Whether the other instances' events reach this one now."""
         return self._subscribed.is_set()
 
-    async def wait_subscribed(self) -> None:
-        """Until the bus hears the other instances (again, after Redis was away)."""
-        await self._subscribed.wait()
-
     async def publish(self, topic: str, payload: dict[str, Any]) -> None:
         """Bounded: a customer's turn waits for this, so a Redis that hangs or is away
         costs a turn at most PUBLISH_WAIT_SECONDS twice, then nothing until it is back."""
         if self._client is None or time.monotonic() < self._skip_until:
             return
-        event = json.dumps({"origin": self._origin, "topic": topic, "payload": payload})
+        # default=str: as the consoles' own sockets get them (times as text).
+        message = {"origin": self._origin, "topic": topic, "payload": payload}
+        event = json.dumps(message, default=str)
         for attempt in (1, 2):
             try:
                 await asyncio.wait_for(

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.storage.conversations import close_idle, lock_conversation, went_idle
+from bot.storage.conversations import close_if_idle, lock_conversation
 from bot.storage.tables import Conversation, utc_now
 
 logger = logging.getLogger(__name__)
@@ -58,12 +58,7 @@ class IdleCloser:
         or another gateway may have closed it."""
         with self._session_factory.begin() as session:
             conversation = lock_conversation(session, conversation_id=conversation_id)
-            if conversation.closed_at is not None or not went_idle(
-                session, conversation, idle_after=self._idle_after, now=now
-            ):
-                return False
-            close_idle(session, conversation, at=now)
-            return True
+            return close_if_idle(session, conversation, idle_after=self._idle_after, now=now)
 
     def sweep(self, now: datetime | None = None) -> int:
         """Closes what went idle; returns how many."""

@@ -18,12 +18,12 @@ from bot.channels.engine import REPORT_INTENT, EngineTurn
 from bot.storage.accounts import claim_telegram_update, get_account, link_customer
 from bot.storage.conversations import (
     add_message,
-    close_idle,
+    close_if_idle,
     find_client_message,
     get_conversation,
+    lock_conversation,
     mark_delivery,
     unanswered_messages,
-    went_idle,
 )
 from bot.storage.desk_events import record_topic, wants_topic
 from bot.storage.staff_chats import offered_payloads
@@ -193,24 +193,22 @@ def store_and_load_turn(
     with session_factory.begin() as session:
         # Held for the whole transaction: the session keeps its objects by weak reference,
         # and the steps below each look the conversation up (one SELECT instead of three).
-        conversation = _conversation(session, conversation_id)
-        if idle_after is not None and _closed_or_closing(session, conversation, idle_after):
+        # Locked when the idle timeout is checked, as the idle closer checks it.
+        conversation = (
+            _conversation(session, conversation_id)
+            if idle_after is None
+            else lock_conversation(session, conversation_id=conversation_id)
+        )
+        if idle_after is not None and (
+            conversation.closed_at is not None
+            or close_if_idle(session, conversation, idle_after=idle_after, now=utc_now())
+        ):
             return None
         message = _add_customer_message(
             session, conversation_id=conversation_id, channel=channel, text=text
         )
         stored_channel, pending = _unanswered(session, conversation_id, message.id)
         return stored_channel, pending, _route(session, conversation_id)
-
-
-def _closed_or_closing(session: Session, conversation: Conversation, idle_after: timedelta) -> bool:
-    if conversation.closed_at is not None:
-        return True
-    now = utc_now()
-    if not went_idle(session, conversation, idle_after=idle_after, now=now):
-        return False
-    close_idle(session, conversation, at=now)
-    return True
 
 
 def load_turn(

@@ -58,9 +58,7 @@ class ConsoleHub:
         in a conversation is for the agent who has it, not for every desk. A console
         that went away is dropped."""
         await self._notify_here(event, agent_id=agent_id)
-        await self._bus.publish(
-            "console", {"event": json.loads(json.dumps(event, default=str)), "agent_id": agent_id}
-        )
+        await self._bus.publish("console", {"event": event, "agent_id": agent_id})
 
     async def _event_from_another_gateway(self, payload: dict[str, Any]) -> None:
         agent_id = payload.get("agent_id")

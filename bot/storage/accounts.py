@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.storage.conversations import close_idle, create_conversation, went_idle
+from bot.storage.conversations import close_if_idle, create_conversation
 from bot.storage.tables import Channel, ChannelAccount, Conversation, TelegramUpdate, utc_now
 
 
@@ -60,10 +60,12 @@ def current_conversation(
     previous: Conversation | None = None
     if account.current_conversation_id is not None:
         previous = session.get(Conversation, account.current_conversation_id)
-    if previous is not None and previous.closed_at is None:
-        if not went_idle(session, previous, idle_after=idle_after, now=moment):
-            return CurrentConversation(previous, started=False, previous_id=None)
-        close_idle(session, previous, at=moment)
+    if (
+        previous is not None
+        and previous.closed_at is None
+        and not close_if_idle(session, previous, idle_after=idle_after, now=moment)
+    ):
+        return CurrentConversation(previous, started=False, previous_id=None)
     conversation, _ = create_conversation(
         session,
         channel=cast(Channel, account.channel),

@@ -269,6 +269,18 @@ def close_idle(session: Session, conversation: Conversation, *, at: datetime) ->
     record_conversation_closed(session, conversation, at=at)
 
 
+def close_if_idle(
+    session: Session, conversation: Conversation, *, idle_after: timedelta, now: datetime
+) -> bool:
+    """Closes an open conversation that went idle (`went_idle`); True if it did."""
+    if conversation.closed_at is not None or not went_idle(
+        session, conversation, idle_after=idle_after, now=now
+    ):
+        return False
+    close_idle(session, conversation, at=now)
+    return True
+
+
 def went_idle(
     session: Session, conversation: Conversation, *, idle_after: timedelta, now: datetime
 ) -> bool:

@@ -34,10 +34,3 @@ def hold(session: Session, *, name: str, holder: str, now: datetime, lease: time
 def release(session: Session, *, name: str, holder: str) -> None:
     """Gives the lease up at once (a clean stop), if it is still the holder's."""
     session.execute(sa.delete(JobLease).where(JobLease.name == name, JobLease.holder == holder))
-
-
-def holder_of(session: Session, *, name: str, now: datetime) -> str | None:
-    lease = session.get(JobLease, name)
-    if lease is None or lease.expires_at <= now:
-        return None
-    return lease.holder

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.delivery import Delivery
 from bot.channels.engine import EngineUnavailable
 from bot.channels.relay import ConversationClosed, Relay, invalid_text_reason
-from bot.channels.webchat import WebChatHub
+from bot.channels.webchat_hub import WebChatHub
 from bot.handoff.console_hub import ConsoleHub
 from bot.handoff.incidents import ActiveIncidents
 from bot.knowledge.retriever import SearchHit, get_retriever

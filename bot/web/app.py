@@ -32,7 +32,7 @@ from bot.channels.relay import Relay
 from bot.channels.replay import Replayer
 from bot.channels.single_instance import SingleInstanceJobs, instance_name
 from bot.channels.telegram import WEBHOOK_PATH, TelegramChannel
-from bot.channels.webchat import WebChatHub
+from bot.channels.webchat_hub import WebChatHub
 from bot.handoff.announcer import QueueAnnouncer
 from bot.handoff.console_hub import ConsoleHub
 from bot.handoff.customer_side import HandoffRouter

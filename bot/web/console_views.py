@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.channels.relay_store import StoredMessage
+from bot.channels.webchat_hub import message_frame
 from bot.domain.waiting import whole_minutes
 from bot.handoff.queue import snapshot
 from bot.settings import handoff_policy
@@ -33,14 +34,8 @@ def channel_of(session: Session, conversation_id: str) -> Channel:
     return cast(Channel, conversation.channel)
 
 
-def message_out(message: StoredMessage) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "sender": message.sender,
-        "text": message.text,
-        "buttons": message.buttons,
-        "created_at": message.created_at.isoformat(),
-    }
+# A message as the console's API shows it: the same fields as a web chat page's.
+message_out = message_frame
 
 
 def _last_customer_text(session: Session, conversation_id: str) -> str | None:

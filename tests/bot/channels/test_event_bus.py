@@ -167,7 +167,7 @@ async def test_after_redis_was_away_the_bus_hears_the_other_gateway_again(
         await until(lambda: not listener.hearing)
         await speaker.publish("webchat", {"n": 2})  # lost, and says so; never raises
         redis_server.start()
-        await asyncio.wait_for(listener.wait_subscribed(), 15)
+        await until(lambda: listener.hearing, seconds=15)
         await speaker.publish("webchat", {"n": 3})
         await until(lambda: heard == [{"n": 1}, {"n": 3}])
 

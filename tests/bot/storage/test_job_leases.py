@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.storage.job_leases import hold, holder_of, release
-from bot.storage.tables import utc_now
+from bot.storage.job_leases import hold, release
+from bot.storage.tables import JobLease, utc_now
 
 LEASE = timedelta(seconds=10)
 
@@ -20,9 +20,12 @@ def _hold(factory: sessionmaker[Session], holder: str, *, after: float = 0) -> b
 
 
 def _holder(factory: sessionmaker[Session], *, after: float = 0) -> str | None:
+    """Who holds the lease `after` seconds from now, as its row says."""
     with factory() as session:
-        now = utc_now() + timedelta(seconds=after)
-        return holder_of(session, name="gateway-jobs", now=now)
+        lease = session.get(JobLease, "gateway-jobs")
+        if lease is None or lease.expires_at <= utc_now() + timedelta(seconds=after):
+            return None
+        return lease.holder
 
 
 def test_one_holder_at_a_time_until_its_lease_lapses(
