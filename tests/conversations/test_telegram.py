@@ -18,6 +18,10 @@ _chat_ids = itertools.count(880_001)
 _group_ids = itertools.count(-1_880_001, -1)
 
 
+# Longer than the 1-s Retry-After the tests make the fake answer with, plus a turn's work.
+QUIET_SECONDS = 3.0
+
+
 class TelegramCustomer:
     """One Telegram chat with the bot, as the customer's app sees it."""
 
@@ -27,9 +31,18 @@ class TelegramCustomer:
         self.seen = len(telegram.sent_messages(self.chat_id))
 
     def _new_messages(self, update: dict[str, Any]) -> list[SentMessage]:
-        """Pushes the update and returns what the bot sent until it went quiet."""
+        """Pushes the update and returns what the bot sent until it went quiet: a turn may
+        answer in several messages (an incident's heads-up first), and a refused send
+        comes a Retry-After later."""
         self.telegram.push_update(update)
         sent = self.telegram.wait_for_messages(self.chat_id, self.seen + 1, timeout=60)
+        while True:
+            try:
+                sent = self.telegram.wait_for_messages(
+                    self.chat_id, len(sent) + 1, timeout=QUIET_SECONDS
+                )
+            except AssertionError:  # nothing more within the quiet time
+                break
         new = sent[self.seen :]
         self.seen = len(sent)
         return new
