@@ -4,15 +4,18 @@ Telegram allows a bot about 30 messages a second in all and one a second per cha
 answers 429 with a `retry_after` beyond that. Separate limiters per sender would each
 stay under the limit and together go over it, so every send asks this one for a slot.
 
-- Slots are strictly spaced (1/rate apart, plus `HEADROOM`): Telegram counts messages
-  when they arrive, and a few milliseconds of jitter on the way must not turn 25 sent
-  in a second into 26 received in one.
+- Slots are spaced (1/rate apart, plus `HEADROOM`), and no more than the rate's worth
+  are in flight or finished within the last second. Telegram counts messages when they
+  arrive, which is some time between the grant and the answer: spacing alone assumes
+  the time on the way is steady, and a stalled event loop (a send granted, then held up
+  while the next ones go out) once made 26 arrive in one second. Counting a message
+  until a second after its answer holds whatever the time on the way.
 - Per chat, one message a second on average. Telegram tolerates short bursts in a chat,
   and a customer's answer often comes as two or three messages (a long text in pieces,
   several replies to one question): paced a second apart, they would trickle in and
   the conversation would feel slow. So a reply may use a small burst (`chat_burst`, a
   token bucket refilled at the chat's rate); a notice never does: it waits until its
-  chat's last message, of any kind, is a full interval old.
+  chat's last message, of any kind, was answered a full interval ago.
 - Who waits is served by priority (a customer's reply before a notice), then in the
   order they asked; a waiter whose chat must still wait does not hold up other chats.
 - A 429 pauses its chat for `retry_after`; 429s from two chats at once mean the bot as a
@@ -29,15 +32,18 @@ import contextlib
 import itertools
 import math
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 
 # Each slot is this much longer than the rate alone would make it (see the docstring):
-# 26 sends then span 1.1 s, so Telegram would have to receive them 100 ms closer together
-# than they left to count 26 in one second. A loaded 2-core machine was seen to squeeze
-# them by 56 ms, so 5% was not enough. Costs 9% of the rate (22.7 of 25 a second).
+# 26 sends then span 1.1 s, which absorbs ordinary jitter on the way without the window
+# below having to hold anything back. Costs 9% of the rate (22.7 of 25 a second).
 HEADROOM = 0.10
+# Telegram's limit is per second: at most the rate's worth of sends are in flight or
+# answered within this long, which holds however unevenly they travel.
+WINDOW_SECONDS = 1.0
 # Per-chat bookkeeping is trimmed of chats that could send now, past this many.
 _CHATS_KEPT = 4096
 _PAUSE_CHECKS = 10
@@ -56,8 +62,9 @@ class Priority(IntEnum):
 class _Chat:
     tokens: float  # messages the chat may still have at once, as of `at`
     at: float
-    last: float  # the latest grant to the chat
+    last: float  # the latest grant to the chat, or the latest answer once it came
     paused_until: float = 0.0
+    sending: int = 0  # granted and not yet answered
 
 
 @dataclass(eq=False)
@@ -84,7 +91,10 @@ class TelegramLimiter:
         self.interval = (1 + HEADROOM) / messages_per_second
         self.chat_interval = (1 + HEADROOM) / chat_messages_per_second
         self.chat_burst = chat_burst
+        self.per_window = max(1, math.floor(messages_per_second * WINDOW_SECONDS))
         self._clock = clock
+        self._in_flight = 0
+        self._answered: deque[float] = deque()  # when the sends of the last window ended
         self._next_slot = 0.0  # the earliest time of the next grant, any chat
         self._paused_until = 0.0  # a flood wait: every chat
         self._chats: dict[ChatKey, _Chat] = {}
@@ -95,8 +105,20 @@ class TelegramLimiter:
 
     # --- asking for a slot ---
 
-    async def acquire(self, chat: ChatKey | None, *, priority: Priority = Priority.REPLY) -> None:
-        """Returns when one message to `chat` (None: no chat of its own) may go now."""
+    @contextlib.asynccontextmanager
+    async def slot(
+        self, chat: ChatKey | None, *, priority: Priority = Priority.REPLY
+    ) -> AsyncIterator[None]:
+        """Entered when one message to `chat` (None: no chat of its own) may go now; the
+        send happens inside, and leaving marks it answered (or failed: it may still have
+        arrived, so it counts the same)."""
+        await self._acquire(chat, priority)
+        try:
+            yield
+        finally:
+            self._answered_now(chat)
+
+    async def _acquire(self, chat: ChatKey | None, priority: Priority) -> None:
         loop = asyncio.get_running_loop()
         waiter = _Waiter(priority, next(self._orders), chat, loop.create_future())
         self._waiters.append(waiter)
@@ -162,8 +184,33 @@ class TelegramLimiter:
         missing = max(0.0, 1.0 - self._tokens(state, now))
         ready = max(state.paused_until, now + missing * self.chat_interval)
         if waiter.priority is Priority.BULK:
+            if state.sending:  # its answer will say when the interval starts
+                return math.inf
             ready = max(ready, state.last + self.chat_interval)
         return ready
+
+    def _window_opens(self, now: float) -> float:
+        """When a send fits the window again (`now` or earlier: it fits; inf: it waits for
+        an answer, which wakes the dispatcher)."""
+        while self._answered and self._answered[0] <= now - WINDOW_SECONDS:
+            self._answered.popleft()
+        if self._in_flight + len(self._answered) < self.per_window:
+            return now
+        if self._in_flight >= self.per_window:
+            return math.inf
+        # The oldest answers that must leave the window for one more to fit.
+        return self._answered[self._in_flight + len(self._answered) - self.per_window] + (
+            WINDOW_SECONDS
+        )
+
+    def _answered_now(self, chat: ChatKey | None) -> None:
+        now = self._clock()
+        self._in_flight -= 1
+        self._answered.append(now)
+        if chat is not None and (state := self._chats.get(chat)) is not None:
+            state.sending -= 1
+            state.last = max(state.last, now)
+        self._wake()
 
     def _wake(self) -> None:
         if self._changed is not None:
@@ -175,7 +222,7 @@ class TelegramLimiter:
         while self._waiters:
             self._changed.clear()
             now = self._clock()
-            start = max(self._next_slot, self._paused_until)
+            start = max(self._next_slot, self._paused_until, self._window_opens(now))
             if now < start:
                 await self._sleep(start - now)
                 continue
@@ -190,20 +237,24 @@ class TelegramLimiter:
             self._waiters.remove(chosen)
             chosen.granted.set_result(None)
             self._next_slot = now + self.interval
+            self._in_flight += 1
             if chosen.chat is not None:
                 state = self._chat(chosen.chat, now)
                 state.tokens, state.at, state.last = self._tokens(state, now) - 1, now, now
+                state.sending += 1
             self._trim(now)
         self._changed = None
 
     async def _sleep(self, seconds: float) -> None:
-        """Until the time comes, or sooner when a waiter or a pause arrives."""
+        """Until the time comes (inf: until something changes), or sooner when a waiter,
+        a pause or an answer arrives."""
         assert self._changed is not None
         if seconds <= 0:
             await asyncio.sleep(0)
             return
+        timeout = None if math.isinf(seconds) else seconds
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout=seconds)
+            await asyncio.wait_for(self._changed.wait(), timeout=timeout)
 
     def _trim(self, now: float) -> None:
         """Forgets chats that are as if new again: bucket full, no pause, interval over."""
@@ -214,6 +265,7 @@ class TelegramLimiter:
             for key, state in self._chats.items()
             if self._tokens(state, now) >= self.chat_burst
             and state.paused_until <= now
+            and not state.sending
             and state.last + self.chat_interval <= now
         ]:
             del self._chats[key]

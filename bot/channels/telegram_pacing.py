@@ -85,11 +85,11 @@ class SharedRateLimiter(BaseRateLimiter[Pace]):
         message = makes_a_message(endpoint)
         attempt = 0
         while True:
-            if message:
-                await self.limiter.acquire(chat, priority=pace.priority)
-            else:
-                await self.limiter.wait_unpaused(chat)
             try:
+                if message:
+                    async with self.limiter.slot(chat, priority=pace.priority):
+                        return await callback(*args, **kwargs)
+                await self.limiter.wait_unpaused(chat)
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
                 seconds = retry_after_seconds(error)

@@ -22,6 +22,14 @@ CHAT_RATE = 10.0  # a second, per chat: 110 ms
 JITTER = 0.008  # how much earlier than its slot a send may be seen to start
 
 
+async def _send(
+    limiter: TelegramLimiter, chat: str | None, priority: Priority = Priority.REPLY
+) -> None:
+    """One message that is answered as soon as it is sent."""
+    async with limiter.slot(chat, priority=priority):
+        pass
+
+
 def _limiter(rate: float = RATE, chat_rate: float = CHAT_RATE) -> TelegramLimiter:
     return TelegramLimiter(messages_per_second=rate, chat_messages_per_second=chat_rate)
 
@@ -29,11 +37,11 @@ def _limiter(rate: float = RATE, chat_rate: float = CHAT_RATE) -> TelegramLimite
 async def _times(
     limiter: TelegramLimiter, chats: list[str | None], priority: Priority = Priority.REPLY
 ) -> list[float]:
-    """When each acquire returned, in the order they were asked for."""
+    """When each slot was granted, in the order they were asked for."""
     done: list[float] = [0.0] * len(chats)
 
     async def one(index: int, chat: str | None) -> None:
-        await limiter.acquire(chat, priority=priority)
+        await _send(limiter, chat, priority)
         done[index] = time.monotonic()
 
     await asyncio.gather(*(one(index, chat) for index, chat in enumerate(chats)))
@@ -59,7 +67,7 @@ async def test_one_chat_waits_its_second_while_other_chats_go_on() -> None:
     done: dict[str, list[float]] = {"busy": [], "other": []}
 
     async def send(chat: str) -> None:
-        await limiter.acquire(chat)
+        await _send(limiter, chat)
         done[chat].append(time.monotonic())
 
     await asyncio.gather(*(send("busy") for _ in range(3)), send("other"))
@@ -74,7 +82,7 @@ async def test_a_customers_reply_goes_before_queued_notices() -> None:
     order: list[str] = []
 
     async def send(name: str, priority: Priority) -> None:
-        await limiter.acquire(name, priority=priority)
+        await _send(limiter, name, priority=priority)
         order.append(name)
 
     notices = [asyncio.create_task(send(f"notice-{n}", Priority.BULK)) for n in range(8)]
@@ -110,16 +118,60 @@ async def test_429s_from_two_chats_at_once_pause_every_chat() -> None:
 
 async def test_a_cancelled_wait_takes_no_slot() -> None:
     limiter = _limiter(rate=5.0)  # 220 ms slots
-    await limiter.acquire("first")
-    cancelled = asyncio.create_task(limiter.acquire("second"))
+    await _send(limiter, "first")
+    cancelled = asyncio.create_task(_send(limiter, "second"))
     await asyncio.sleep(0.02)
     cancelled.cancel()
     started = time.monotonic()
-    await limiter.acquire("third")
+    await _send(limiter, "third")
 
     assert cancelled.cancelled()
     # "third" got the slot "second" gave up, not the one after it.
     assert time.monotonic() - started < 2 * limiter.interval - JITTER
+
+
+async def test_a_seconds_worth_in_flight_holds_the_next_until_a_second_after_answers() -> None:
+    """Telegram counts arrivals, which may bunch after a stall on the way: a send counts
+    until a second after its answer, so no delay on the way makes one second hold more."""
+    limiter = _limiter(rate=5.0)  # 5 a second: 220 ms slots
+    answer = asyncio.Event()
+
+    async def slow(chat: str) -> None:
+        async with limiter.slot(chat):
+            await answer.wait()
+
+    held = [asyncio.create_task(slow(f"chat-{n}")) for n in range(limiter.per_window)]
+    sixth = asyncio.create_task(_times(limiter, ["sixth"]))
+    await asyncio.sleep(limiter.per_window * limiter.interval + 0.3)
+    assert not sixth.done()  # its slot came long ago, but five are still on the way
+
+    answer.set()
+    await asyncio.gather(*held)
+    answered = time.monotonic()
+    [granted] = await sixth
+
+    assert granted - answered >= 1.0 - JITTER
+
+
+async def test_a_notice_waits_a_chat_interval_from_its_chats_last_answer() -> None:
+    limiter = _limiter(chat_rate=5.0)  # 220 ms per chat
+    answer = asyncio.Event()
+
+    async def slow_reply() -> None:
+        async with limiter.slot("chat"):
+            await answer.wait()
+
+    reply = asyncio.create_task(slow_reply())
+    notice = asyncio.create_task(_times(limiter, ["chat"], Priority.BULK))
+    await asyncio.sleep(2 * limiter.chat_interval)
+    assert not notice.done()
+
+    answer.set()
+    await reply
+    answered = time.monotonic()
+    [granted] = await notice
+
+    assert granted - answered >= limiter.chat_interval - JITTER
 
 
 # --- python-telegram-bot's side ---
@@ -165,7 +217,7 @@ async def test_a_notice_hears_of_a_429_after_its_retries() -> None:
 async def test_only_calls_that_make_a_message_take_a_slot() -> None:
     limiter = _limiter(rate=2.0)  # 550 ms slots
     shared = SharedRateLimiter(limiter)
-    await limiter.acquire("7")  # the slot is taken for the next 550 ms
+    await _send(limiter, "7")  # the slot is taken for the next 550 ms
     callback, _ = _call([True])
     started = time.monotonic()
 
@@ -183,9 +235,9 @@ async def test_a_reply_may_come_as_a_short_burst_but_a_notice_waits_its_chats_se
     limiter.chat_burst = 3
     reply = await _times(limiter, ["chat"] * 4)
     await asyncio.sleep(limiter.chat_interval * 3)  # the bucket fills again
-    await limiter.acquire("chat")  # a reply...
+    await _send(limiter, "chat")  # a reply...
     started = time.monotonic()
-    await limiter.acquire("chat", priority=Priority.BULK)  # ...then a notice
+    await _send(limiter, "chat", Priority.BULK)  # ...then a notice
 
     first, *_, fourth = sorted(reply)
     assert max(_gaps(reply)[:2]) < limiter.chat_interval / 2  # three at the overall pace
