@@ -7,7 +7,8 @@ and nothing marked is sent again. A graceful stop (SIGTERM) lets the sends under
 finish and be marked. After a hard kill the few notices claimed but not marked are sent
 again once their claim's lease runs out: at least once, so a customer may get one of
 them twice but nobody is left out (docs/ops.md). Claims are guarded by the notice's state,
-so two gateways never take the same notice.
+so two senders never take the same notice; and the sender runs on one gateway instance at
+a time (bot/channels/single_instance.py), so that one limiter paces every notice.
 
 Telegram notices go through the channel's own Bot, so the limiter every Telegram send
 shares paces them (bot/channels/telegram_limiter.py), behind customers' replies. A web
@@ -119,6 +120,15 @@ class NoticeSender:
         await asyncio.gather(*leftover, return_exceptions=True)
         if leftover:
             logger.warning("stopped %d notice sends that did not finish in time", len(leftover))
+
+    async def run_as_job(self) -> None:
+        """Sends until cancelled, then stops as gracefully as `stop`: a job for the one
+        gateway instance that holds the lease, so that one limiter paces every notice."""
+        self.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()
 
     @property
     def stopping(self) -> bool:

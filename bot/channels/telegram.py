@@ -1,6 +1,9 @@
 """The Telegram channel: a python-telegram-bot Application inside the gateway.
 
-Polling in development, a webhook on the gateway in production. Customers are served
+Polling in development, a webhook on the gateway in production. Every gateway instance
+starts the Application (to send, and in webhook mode to take updates); in polling mode
+only the one that runs the single-instance jobs fetches updates (`poll_updates`), since
+Telegram answers a second getUpdates with a conflict. Customers are served
 in private chats only, and their account is their Telegram user: in a group, one
 member's proof would link everyone in it.
 
@@ -160,6 +163,7 @@ class TelegramChannel:
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self._intake = DurableIntake(application=self.application, session_factory=session_factory)
         self._add_handlers()
+        self.started = asyncio.Event()
 
     @property
     def uses_webhook(self) -> bool:
@@ -196,11 +200,35 @@ class TelegramChannel:
             )
         else:
             await self.application.bot.delete_webhook()
-            assert self.application.updater is not None
-            await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         await self.application.start()
+        self.started.set()
         mode = "webhook" if self._webhook else "polling"
         logger.info("Telegram channel started (%s) as @%s", mode, self.application.bot.username)
+
+    async def poll_updates(self) -> None:
+        """Fetches updates until cancelled, once the channel has started; a job for the one
+        gateway instance that holds the lease (polling mode only)."""
+        await self.started.wait()
+        updater = self.application.updater
+        assert updater is not None, "polling needs the Updater that webhook mode leaves out"
+        await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        logger.info("this gateway instance now fetches Telegram's updates")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            if updater.running:
+                await updater.stop()
+
+    async def resend_forever(self, *, every_seconds: float) -> None:
+        """Sends again what Telegram refused, once the channel has started; a job for one
+        gateway instance, or two would send the same reply twice."""
+        await self.started.wait()
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                await self.resend_undelivered()
+            except Exception as error:
+                logger.error("re-sending to Telegram failed (%s)", type(error).__name__)
 
     async def stop(self) -> None:
         if self.application.updater is not None and self.application.updater.running:

@@ -7,6 +7,7 @@ can show, and nobody gets a traceback.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 from collections.abc import AsyncIterator, Sequence
@@ -30,7 +31,7 @@ from bot.channels.ops_chat import OpsChatDelivery
 from bot.channels.rasa_client import RasaEngine
 from bot.channels.relay import Relay
 from bot.channels.replay import Replayer
-from bot.channels.single_instance import SingleInstanceJobs, instance_name
+from bot.channels.single_instance import Job, SingleInstanceJobs, instance_name
 from bot.channels.telegram import WEBHOOK_PATH, TelegramChannel
 from bot.channels.webchat_hub import WebChatHub
 from bot.handoff.announcer import QueueAnnouncer
@@ -117,9 +118,9 @@ TELEGRAM_OFF = "Telegram channel is off: set TELEGRAM_TOKEN to connect a bot (do
 TELEGRAM_RETRY_SECONDS = 30.0
 
 
-async def _run_telegram(channel: TelegramChannel, *, resend_seconds: float) -> None:
-    """Keeps trying to start (the Bot API may be unreachable), then re-sends what Telegram
-    refused, for as long as the gateway runs."""
+async def _run_telegram(channel: TelegramChannel) -> None:
+    """Keeps trying to start (the Bot API may be unreachable), then holds the channel open
+    for as long as the gateway runs."""
     while True:
         try:
             await channel.start()
@@ -132,12 +133,7 @@ async def _run_telegram(channel: TelegramChannel, *, resend_seconds: float) -> N
             )
             await asyncio.sleep(TELEGRAM_RETRY_SECONDS)
     try:
-        while True:
-            await asyncio.sleep(resend_seconds)
-            try:
-                await channel.resend_undelivered()
-            except Exception as error:
-                logger.error("re-sending to Telegram failed (%s)", type(error).__name__)
+        await asyncio.Event().wait()
     finally:
         await channel.stop()
 
@@ -183,17 +179,20 @@ def _start_telegram(settings: Settings, services: GatewayServices) -> TelegramCh
         limits=services.limits,
     )
     services.deliveries["telegram"] = telegram
-    services.background.add(
-        asyncio.create_task(
-            _run_telegram(telegram, resend_seconds=settings.telegram_resend_seconds)
-        )
-    )
+    services.background.add(asyncio.create_task(_run_telegram(telegram)))
     return telegram
 
 
-def _start_background(settings: Settings, services: GatewayServices) -> None:
-    """The replayer of kept messages, the queue announcer and the closer of idle
-    conversations, for the gateway's lifetime, on one gateway instance at a time."""
+def _single_instance_jobs(
+    settings: Settings,
+    services: GatewayServices,
+    *,
+    telegram: TelegramChannel | None,
+    notices: NoticeSender,
+) -> SingleInstanceJobs:
+    """What must run on one gateway instance at a time: the replayer of kept messages,
+    the queue announcer, the closer of idle conversations, the notice sender, and
+    Telegram's re-sends and (in polling mode) its updates."""
     replayer = Replayer(
         relay=services.relay,
         session_factory=services.session_factory,
@@ -214,14 +213,24 @@ def _start_background(settings: Settings, services: GatewayServices) -> None:
         idle_after=services.idle_after,
         interval_seconds=settings.idle_sweep_seconds,
     )
-    jobs = SingleInstanceJobs(
+    jobs: list[Job] = [
+        replayer.run_forever,
+        announcer.run_forever,
+        closer.run_forever,
+        notices.run_as_job,
+    ]
+    if telegram is not None:
+        resend_every = settings.telegram_resend_seconds
+        jobs.append(functools.partial(telegram.resend_forever, every_seconds=resend_every))
+        if not telegram.uses_webhook:
+            jobs.append(telegram.poll_updates)
+    return SingleInstanceJobs(
         session_factory=services.session_factory,
         name="gateway-jobs",
-        jobs=[replayer.run_forever, announcer.run_forever, closer.run_forever],
+        jobs=jobs,
         lease_seconds=settings.job_lease_seconds,
         holder=instance_name(settings.gateway_port),
     )
-    services.background.add(asyncio.create_task(jobs.run_forever()))
 
 
 async def _cancel(tasks: set[asyncio.Task[None]]) -> None:
@@ -258,13 +267,16 @@ def create_app(
             app.state.services = services
             cleanup.push_async_callback(_cancel, services.background)
             app.state.telegram = _start_telegram(app_settings, services)
-            _start_background(app_settings, services)
             notices = NoticeSender(
                 session_factory=session_factory, settings=app_settings,
                 telegram=app.state.telegram, webchat=services.webchat,
             )  # fmt: skip
-            notices.start()
-            cleanup.push_async_callback(notices.stop)  # first: before Telegram's client closes
+            jobs = _single_instance_jobs(
+                app_settings, services, telegram=app.state.telegram, notices=notices
+            )
+            # Stopped first (the stack unwinds backwards): the notices under way finish
+            # before Telegram's client closes.
+            cleanup.push_async_callback(_cancel, {asyncio.create_task(jobs.run_forever())})
             yield
 
     app = FastAPI(

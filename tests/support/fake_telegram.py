@@ -128,6 +128,7 @@ class FakeTelegram:
         self._answered: list[AnsweredCallback] = []
         self._webhook: JSONDict | None = None
         self._poll_generation = 0  # a newer getUpdates ends the older ones
+        self.poll_conflicts = 0  # getUpdates ended by a newer one: two bots were polling
         self._closing = False
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -395,6 +396,9 @@ class FakeTelegram:
         while not (self._queue or self._closing) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
             if generation != self._poll_generation:
+                if await request.is_disconnected():
+                    return []  # a poller that died: nobody hears of the conflict
+                self.poll_conflicts += 1
                 raise BotApiError(409, DESCRIPTIONS[409])
         if await request.is_disconnected():
             return []  # nobody to deliver to: the updates stay queued

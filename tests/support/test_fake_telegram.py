@@ -272,6 +272,7 @@ async def test_get_updates_confirms_with_offset_and_long_polls(telegram: FakeTel
             assert time.monotonic() - started >= 0.9
         with pytest.raises(Conflict, match=r"(?i)terminated by other getUpdates"):
             await waiting
+        assert telegram.poll_conflicts == 1
 
 
 async def telegram_webhook_pending(bot: Bot) -> int:
