@@ -16,6 +16,7 @@ import asyncio
 import logging
 import unicodedata
 import weakref
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
@@ -92,6 +93,15 @@ class ConversationLocks:
         return lock
 
 
+class TurnLocks(Protocol):
+    """ConversationLocks in one gateway; SharedConversationLocks (shared_locks.py) across
+    several."""
+
+    def for_conversation(self, conversation_id: str) -> AbstractAsyncContextManager[None]:
+        """Held for a whole turn: storing the message, the engine, storing the replies."""
+        ...
+
+
 class ConversationClosed(Exception):
     """The conversation has ended (or just went idle and ended): start a new one."""
 
@@ -132,7 +142,7 @@ class Relay:
         *,
         session_factory: sessionmaker[Session],
         engine: ConversationEngine,
-        locks: ConversationLocks | None = None,
+        locks: TurnLocks | None = None,
         paused: PausedConversations | None = None,
     ) -> None:
         self._session_factory = session_factory

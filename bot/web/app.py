@@ -29,8 +29,9 @@ from bot.channels.idle_closer import IdleCloser
 from bot.channels.notice_sender import NoticeSender
 from bot.channels.ops_chat import OpsChatDelivery
 from bot.channels.rasa_client import RasaEngine
-from bot.channels.relay import Relay
+from bot.channels.relay import Relay, TurnLocks
 from bot.channels.replay import Replayer
+from bot.channels.shared_locks import SharedConversationLocks
 from bot.channels.single_instance import Job, SingleInstanceJobs, instance_name
 from bot.channels.telegram import WEBHOOK_PATH, TelegramChannel
 from bot.channels.webchat_hub import WebChatHub
@@ -143,6 +144,7 @@ def _build_services(
     session_factory: sessionmaker[Session],
     engine: ConversationEngine,
     bus: EventBus,
+    locks: TurnLocks | None,
 ) -> GatewayServices:
     console = ConsoleHub(bus)
     incidents = ActiveIncidents(session_factory)
@@ -155,7 +157,7 @@ def _build_services(
     services = GatewayServices(
         settings=settings,
         session_factory=session_factory,
-        relay=Relay(session_factory=session_factory, engine=engine, paused=router),
+        relay=Relay(session_factory=session_factory, engine=engine, paused=router, locks=locks),
         webchat=WebChatHub(bus),
         webchat_secret=_webchat_secret(settings),
         console=console,
@@ -263,7 +265,13 @@ def create_app(
             bus = make_event_bus(app_settings.redis_url.get_secret_value())
             await bus.start()
             cleanup.push_async_callback(bus.stop)
-            services = _build_services(app_settings, session_factory, conversation_engine, bus)
+            locks = None
+            if redis_url := app_settings.redis_url.get_secret_value():
+                locks = SharedConversationLocks(redis_url)
+                cleanup.push_async_callback(locks.aclose)
+            services = _build_services(
+                app_settings, session_factory, conversation_engine, bus, locks
+            )
             app.state.services = services
             cleanup.push_async_callback(_cancel, services.background)
             app.state.telegram = _start_telegram(app_settings, services)
