@@ -23,11 +23,13 @@ export PYTHONDONTWRITEBYTECODE := 1
 # serve.py, gateway_channel.py and runtime/ in bot/engine only run the engine: they do not change the model.
 TRAINING_INPUTS := config.yml domain.yml bot/nlu/finetune.py bot/nlu/nonsense.py $(shell find data bot/engine -type f -not -name '*.pyc' -not -name serve.py -not -name gateway_channel.py -not -path 'bot/engine/runtime/*' 2>/dev/null)
 
-.PHONY: help setup run train test eval bench bench-surge bench-notices bench-load lint typecheck clean
+.PHONY: help setup run run-cluster train test test-cluster eval bench bench-surge bench-notices bench-load lint typecheck clean
 
 help:
 	@echo "make run    set up if needed, train if needed, start engine + actions + gateway"
 	@echo "make test   set up if needed, run ruff, mypy and every test"
+	@echo "make test-cluster  the cluster's fault tests alone (make test runs them last)"
+	@echo "make run-cluster  the same on PostgreSQL and Redis: 2 engines, 2 action servers, 2 gateways behind HAProxy"
 	@echo "make train  retrain the Rasa model if its inputs changed"
 	@echo "make eval   knowledge-base hit@1/hit@3, held-out intent accuracy, the customer conversation suite, then CLINC150 and BANKING77 (long)"
 	@echo "make bench  time one customer turn on the web chat and on Telegram (real stack)"
@@ -85,6 +87,9 @@ $(MODEL): $(RASA_VENV)/.installed $(ONNX_ENCODER) $(TRAINING_INPUTS)
 run: setup $(MODEL) $(KB_INDEX)
 	$(BIN)/honcho -f Procfile -e var/secrets.env start
 
+run-cluster: setup $(MODEL) $(KB_INDEX)
+	$(BIN)/python -m bot.cluster
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check bot actions tests bench
@@ -94,13 +99,18 @@ typecheck: $(VENV)/.installed
 
 # The real-stack conversation tests mostly wait on the engine, so they run beside the
 # others (their output follows once both are done): about a quarter less wall time.
+# The cluster's fault tests come last, alone: they kill processes and time recoveries.
 test: setup $(MODEL) $(KB_INDEX) lint typecheck
 	@mkdir -p var
 	$(BIN)/pytest -q tests/conversations > var/test-conversations.log 2>&1 & pid=$$!; \
-	others=0; $(BIN)/pytest -q --ignore=tests/conversations || others=$$?; \
+	others=0; $(BIN)/pytest -q --ignore=tests/conversations --ignore=tests/cluster || others=$$?; \
 	conversations=0; wait $$pid || conversations=$$?; \
 	echo "--- tests/conversations, run beside the others ---"; cat var/test-conversations.log; \
 	[ $$others -eq 0 ] && [ $$conversations -eq 0 ]
+	$(MAKE) --no-print-directory test-cluster
+
+test-cluster: setup $(MODEL) $(KB_INDEX)
+	$(BIN)/pytest -q tests/cluster
 
 bench: setup $(MODEL) $(KB_INDEX)
 	$(BIN)/python -m bench.channel_turns

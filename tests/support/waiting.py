@@ -13,3 +13,11 @@ async def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"condition not met within {seconds} s"
         await asyncio.sleep(0.02)
+
+
+def eventually(condition: Callable[[], object], what: str, seconds: float) -> None:
+    """The same for tests that are not async (whole processes working in the background)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {seconds} s"
+        time.sleep(0.2)

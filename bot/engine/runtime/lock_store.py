@@ -131,10 +131,15 @@ class AtomicRedisLockStore(LockStore):
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
+            # One connection, not a pool: redis-py 4.6 checks a pooled connection out
+            # under `async_timeout(0)`, which on Python 3.10 can swallow a task's
+            # cancellation (a gateway that gave up on a turn, or the end of a lease's
+            # renewal) and let the task carry on as if nothing had happened.
             client = aioredis.Redis.from_url(
                 self._url,
                 socket_timeout=self._socket_timeout,
                 socket_connect_timeout=self._socket_timeout,
+                single_connection_client=True,
             )
             self._clients[loop] = client
         return client
@@ -171,12 +176,16 @@ class AtomicRedisLockStore(LockStore):
         ticket = await self._script(_ISSUE, conversation_id)
         try:
             await self._wait_for_turn(conversation_id, ticket, lock_lifetime)
-            renewing = asyncio.create_task(self._renew_while_held(conversation_id, ticket))
+            done = asyncio.Event()
+            renewing = asyncio.create_task(self._renew_while_held(conversation_id, ticket, done))
             try:
                 yield TicketLock(conversation_id)
             finally:
+                # The flag stops it even if the cancel is lost in a Redis call; the wait is
+                # bounded so that a renewal stuck on Redis cannot hold the turn's end.
+                done.set()
                 renewing.cancel()
-                await asyncio.wait([renewing])  # a cancel of this task still goes through
+                await asyncio.wait([renewing], timeout=self._lease_ms / 1000)
         finally:
             await self._release(conversation_id, ticket)
 
@@ -193,15 +202,19 @@ class AtomicRedisLockStore(LockStore):
                 raise LockError(f"could not lock conversation {conversation_id} in time")
             await asyncio.sleep(self._poll_seconds)
 
-    async def _renew_while_held(self, conversation_id: Text, ticket: int) -> None:
-        while True:
+    async def _renew_while_held(
+        self, conversation_id: Text, ticket: int, done: asyncio.Event
+    ) -> None:
+        while not done.is_set():
             await asyncio.sleep(self._lease_ms / 3000)
+            if done.is_set():
+                return
             try:
                 state = await self._script(_RENEW, conversation_id, ticket)
             except LockError as error:
                 logger.warning("could not renew the lock of a conversation: %s", error)
                 continue
-            if state == -1:
+            if state == -1 and not done.is_set():
                 logger.error(
                     "the lock of conversation %s lapsed while its turn was running",
                     conversation_id,

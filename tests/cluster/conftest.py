@@ -1,0 +1,83 @@
+"""One cluster for the fault tests (as `make run-cluster` starts it, on free ports), put
+right again after each test: whatever a test killed is started again before the next."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bot.cluster.cluster import SECRET_NAMES, Cluster
+from bot.cluster.layout import ClusterLayout
+from tests.support.stack import LOOPBACK_CROWD_LIMITS
+
+FAST = {
+    **LOOPBACK_CROWD_LIMITS,
+    "SHOPDESK_REPLAY_INTERVAL_SECONDS": "0.5",
+    "SHOPDESK_JOB_LEASE_SECONDS": "3",
+}
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    folder: Path = tmp_path_factory.mktemp("cluster")
+    layout = ClusterLayout.on_free_ports(folder)
+    running = Cluster(
+        layout, secrets={name: secrets.token_urlsafe(24) for name in SECRET_NAMES}, env=FAST
+    )
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+        _drop_postgres_data(running)
+
+
+@pytest.fixture(autouse=True)
+def healed(cluster: Cluster) -> Iterator[None]:
+    yield
+    cluster.heal()
+
+
+def _drop_postgres_data(cluster: Cluster) -> None:
+    """The test cluster's PostgreSQL data lives outside the temporary folder as root."""
+    shutil.rmtree(cluster.postgres.data, ignore_errors=True)
+
+
+def tracker_user_texts(cluster: Cluster, conversation_id: str) -> list[str]:
+    """What the engines' shared tracker store holds as the customer's messages, in order."""
+    database = sa.create_engine(cluster.layout.database_url("rasa_tracker"))
+    try:
+        with database.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT data FROM events WHERE sender_id = :id AND type_name = 'user' "
+                    "ORDER BY id"
+                ),
+                {"id": conversation_id},
+            ).scalars()
+            return [str(json.loads(row).get("text") or "") for row in rows]
+    finally:
+        database.dispose()
+
+
+def stored_customer_texts(cluster: Cluster, conversation_id: str) -> list[str]:
+    """The customer's messages as the gateways accepted them (stored), in order."""
+    database = sa.create_engine(cluster.layout.database_url("shopdesk"))
+    try:
+        with database.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT text FROM messages WHERE conversation_id = :id AND direction = 'in' "
+                    "ORDER BY id"
+                ),
+                {"id": conversation_id},
+            ).scalars()
+            return [str(text) for text in rows]
+    finally:
+        database.dispose()
