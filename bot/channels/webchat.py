@@ -26,7 +26,7 @@ from bot.security.client_limits import FRAMES_LIMITED, ClientLimits
 from bot.security.clients import client_key
 from bot.security.rate_limit import Verdict
 from bot.storage.accounts import current_conversation, get_account, get_or_create_account
-from bot.storage.conversations import list_messages, mark_delivered_up_to
+from bot.storage.conversations import list_messages, mark_delivered_up_to, unanswered_messages
 from bot.storage.notices import carry_unseen_notices
 from bot.storage.tables import Conversation
 
@@ -114,6 +114,14 @@ def _with_bot(session_factory: sessionmaker[Session], conversation_id: str) -> b
     with session_factory() as session:
         conversation = session.get(Conversation, conversation_id)
         return conversation is None or conversation.state == "bot"
+
+
+def _unanswered(
+    session_factory: sessionmaker[Session], conversation_id: str, message_id: int
+) -> bool:
+    with session_factory() as session:
+        waiting = unanswered_messages(session, conversation_id=conversation_id)
+        return any(message.id == message_id for message in waiting)
 
 
 class WebChatSession:
@@ -298,9 +306,15 @@ class WebChatSession:
                 {"type": "message", "message": message_frame(accepted.message)},
                 exclude=self._connection,
             )
-            task = asyncio.create_task(self._answer(conversation_id, accepted.message.id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        elif not await asyncio.to_thread(
+            _unanswered, self._session_factory, conversation_id, accepted.message.id
+        ):
+            return
+        # A duplicate still unanswered was sent again from the outbox after the gateway
+        # that stored it died mid-turn: answering it now beats the replayer's wait.
+        task = asyncio.create_task(self._answer(conversation_id, accepted.message.id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _conversation_for_new_message(self) -> str:
         """The idle timeout may have closed the conversation since `hello`."""

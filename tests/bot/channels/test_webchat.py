@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from starlette.testclient import WebSocketTestSession
 
 from bot.channels.relay import ENGINE_DOWN_REPLY
+from bot.channels.relay_store import store_customer_message
 from bot.channels.session_tokens import issue_token
 from bot.settings import Settings
 from bot.web.app import create_app
@@ -336,3 +337,30 @@ def test_a_reply_to_a_message_kept_through_an_outage_longer_than_the_idle_time_r
     assert _bot_texts(history) == [ENGINE_DOWN_REPLY, "echo: where is my parcel?"]
     assert during["conversation_id"] == after["conversation_id"] == welcome["conversation_id"]
     assert not [f for f in history if f["type"] == "conversation"]  # no "new conversation"
+
+
+def test_a_resent_message_its_gateway_never_answered_is_answered_at_once(
+    database_url: str, engine: ScriptedEngine
+) -> None:
+    """The gateway that stored it died mid-turn; the page, reconnected to another, sends
+    it again from its outbox: it is answered now, not when the replayer gets to it."""
+    settings = Settings(
+        database_url=database_url,
+        engine_channel_token=SecretStr("t"),
+        webchat_secret=SecretStr(SECRET),
+        replay_interval_seconds=3600,
+    )
+    app = create_app(settings, engine=engine)
+    with TestClient(app) as client, client.websocket_connect("/ws/chat") as socket:
+        welcome = _hello(socket)
+        store_customer_message(
+            app.state.services.session_factory,
+            conversation_id=welcome["conversation_id"],
+            channel="webchat",
+            text="hello",
+            client_message_id="client-0001",
+        )
+        frames = _say(socket, "client-0001", "hello")
+
+    assert _bot_texts(frames) == ["echo: hello"]
+    assert [call.text for call in engine.calls] == ["hello"]
