@@ -35,7 +35,7 @@ help:
 	@echo "make bench  time one customer turn on the web chat and on Telegram (real stack)"
 	@echo "make bench-surge  a normal hour, then a surge, with simulated customers and agents (about 10 min)"
 	@echo "make bench-notices  an incident notice to 10,000 Telegram customers, against the 25/s limit (about 8 min)"
-	@echo "make bench-load     turns per second and latency, Shopdesk beside stock Rasa, 1 to 50 clients (about 8 min)"
+	@echo "make bench-load     turns per second and latency, Shopdesk (one instance and the cluster) beside stock Rasa, 1 to 50 clients (about 11 min)"
 
 setup: .make/system-packages $(RASA_VENV)/.installed $(VENV)/.installed var/secrets.env .make/databases $(ONNX_ENCODER)
 

@@ -7,6 +7,10 @@
    verified order-status conversations (bench/channel_turns.py's script) over varied demo
    orders, through the HTTP chat API.
 3. The same conversations through the web chat's WebSocket.
+4. The same HTTP conversations on the cluster (`make run-cluster`: PostgreSQL, Redis, two
+   engines, two action servers, two gateways behind HAProxy), on the same machine. On two
+   cores it cannot beat one instance; the row shows what its locks, events, load
+   balancer and PostgreSQL cost per turn.
 
 For 1, 10, 20 and 50 closed-loop clients (in a process of their own, bench/load_clients.py)
 it prints turns per second, p50/p95/p99 latency and the turns that failed, and the ratio
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,9 +33,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from secrets import token_urlsafe
 
 import httpx
 
+from bot.cluster.cluster import SECRET_NAMES, Cluster
+from bot.cluster.layout import ClusterLayout
+from bot.demo.listing import demo_orders
 from tests.support.ports import free_port
 from tests.support.stack import LOOPBACK_CROWD_LIMITS, running_stack
 
@@ -64,7 +73,12 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[min(rank, len(ordered) - 1)]
 
 
-CLIENT_KINDS = {"stock rasa": "rasa", "shopdesk http": "http", "shopdesk ws": "ws"}
+CLIENT_KINDS = {
+    "stock rasa": "rasa",
+    "shopdesk http": "http",
+    "shopdesk ws": "ws",
+    "cluster http": "http",
+}
 
 
 def measure(target: str, url: str, clients: int, seconds: float, orders: str = "") -> Row:
@@ -130,6 +144,26 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 300
     raise RuntimeError("stock Rasa did not become ready")
 
 
+def measure_cluster(folder: Path, clients: Sequence[int], seconds: float) -> list[Row]:
+    folder.mkdir()
+    secrets = {name: token_urlsafe(24) for name in SECRET_NAMES}
+    cluster = Cluster(
+        ClusterLayout.on_free_ports(folder), secrets=secrets, env=dict(LOOPBACK_CROWD_LIMITS)
+    )
+    try:
+        cluster.start()
+        shipped = [
+            {"order_number": o["order_number"], "phone_last4": o["phone_last4"]}
+            for o in demo_orders(cluster.layout.database_url("demo_shop"))
+            if o["status"] == "in_transit" and o["tracking_number"]
+        ]
+        orders = json.dumps(shipped)
+        return [measure("cluster http", cluster.url, n, seconds, orders) for n in clients]
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.postgres.data, ignore_errors=True)
+
+
 def machine() -> str:
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     return f"{os.cpu_count()} cores, load average {load} before the run"
@@ -148,6 +182,15 @@ def print_table(rows: Sequence[Row]) -> None:
         if row.target == "shopdesk http" and stock.get(row.clients):
             ratio = row.per_second / stock[row.clients]
             print(f"shopdesk http / stock rasa at {row.clients} clients: {ratio:.2f}x")
+    single = {row.clients: row for row in rows if row.target == "shopdesk http"}
+    for row in rows:
+        alone = single.get(row.clients)
+        if row.target == "cluster http" and alone is not None and alone.per_second:
+            print(
+                f"cluster / one instance at {row.clients} clients: "
+                f"{row.per_second / alone.per_second:.2f}x turns/s, "
+                f"p50 {1000 * (row.p50 - alone.p50):+.0f} ms"
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -155,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="per client count")
     parser.add_argument("--clients", type=int, nargs="*", default=list(CLIENT_COUNTS))
     parser.add_argument("--skip-stock", action="store_true", help="Shopdesk only")
+    parser.add_argument("--skip-cluster", action="store_true", help="one instance only")
     args = parser.parse_args(argv)
     print(f"Machine: {machine()}", flush=True)
     rows: list[Row] = []
@@ -178,6 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rows.append(measure("shopdesk http", stack.gateway_url, n, args.seconds, orders))
             for n in args.clients:
                 rows.append(measure("shopdesk ws", ws_url, n, args.seconds, orders))
+        if not args.skip_cluster:
+            print("Starting the cluster (PostgreSQL, Redis, 2 x 3 processes, HAProxy)...")
+            rows += measure_cluster(workdir / "cluster", args.clients, args.seconds)
     print_table(rows)
     return 0
 

@@ -6,6 +6,7 @@ the token from endpoints.yml as the `token` query parameter.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from typing import Any
@@ -17,6 +18,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
+from bot.knowledge.retriever import get_retriever
 from bot.settings import get_settings
 from bot.storage.local_files import keep_files_private
 
@@ -42,7 +44,20 @@ def create_action_app() -> Sanic[Any, Any]:
         return None
 
     app.register_middleware(require_token, "request")
+    app.register_listener(_warm_up, "before_server_start")
     return app
+
+
+async def _warm_up(_app: Sanic[Any, Any], _loop: object) -> None:
+    """Loads the knowledge base and its sentence encoder before the server takes calls:
+    loaded on the first question instead, they cost that customer (and every turn
+    queued behind it) several seconds, and after a restart the health check would call
+    a server ready that is not."""
+    index_dir = get_settings().knowledge_index_dir
+    try:
+        await asyncio.to_thread(lambda: get_retriever(index_dir).search("opening hours", top_k=1))
+    except Exception as error:  # the action says so to the customer; here, only log it
+        logger.warning("knowledge base not loaded at start (%s)", type(error).__name__)
 
 
 def main() -> None:

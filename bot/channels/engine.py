@@ -29,6 +29,9 @@ class CustomerVerified:
 
 # Metadata that asks the engine which intent it read (bot/engine/gateway_channel.py).
 REPORT_INTENT = "report_intent"
+# The stored message's id: an engine that already answered it repeats that answer instead
+# of taking the message in twice (bot/engine/gateway_channel.py).
+GATEWAY_MESSAGE_ID = "gateway_message_id"
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
+Rejoined = Callable[[], Awaitable[None]]
 CHANNEL = "shopdesk:gateway-events"
 RETRY_SECONDS = 1.0
 SUBSCRIBE_WAIT_SECONDS = 3.0
@@ -47,6 +48,11 @@ class EventBus(Protocol):
         """Tells the other instances; never raises (they miss it if it cannot go)."""
         ...
 
+    def on_rejoined(self, handler: Rejoined) -> None:
+        """`handler` runs when the instance hears the others again after Redis was away:
+        what they published meanwhile is lost, so whoever relies on it must catch up."""
+        ...
+
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
@@ -59,6 +65,9 @@ class LocalBus:
         pass
 
     async def publish(self, topic: str, payload: dict[str, Any]) -> None:
+        pass
+
+    def on_rejoined(self, handler: Rejoined) -> None:
         pass
 
     async def start(self) -> None:
@@ -74,6 +83,7 @@ class RedisBus:
         self._channel = channel
         self._origin = uuid.uuid4().hex  # its own events come back too: skipped
         self._handlers: dict[str, Handler] = {}
+        self._rejoined: list[Rejoined] = []
         self._client: aioredis.Redis | None = None
         self._listening: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
@@ -82,6 +92,9 @@ class RedisBus:
 
     def subscribe(self, topic: str, handler: Handler) -> None:
         self._handlers[topic] = handler
+
+    def on_rejoined(self, handler: Rejoined) -> None:
+        self._rejoined.append(handler)
 
     async def start(self) -> None:
         self._client = aioredis.Redis.from_url(
@@ -131,6 +144,7 @@ class RedisBus:
 
     async def _listen_forever(self) -> None:
         assert self._client is not None
+        lost = False
         while True:
             pubsub = self._client.pubsub()
             try:
@@ -143,14 +157,26 @@ class RedisBus:
                     if message["type"] == "subscribe":  # Redis confirms: events flow now
                         self._subscribed.set()
                         self._skip_until = 0.0
+                        if lost:
+                            lost = False
+                            await self._tell_rejoined()
                     elif message["type"] == "message":
                         await self._dispatch(message["data"])
             except (RedisError, OSError) as error:
                 self._subscribed.clear()
+                lost = True
                 self._warn(f"not hearing other gateways ({type(error).__name__}); retrying")
             finally:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
             await asyncio.sleep(RETRY_SECONDS)
+
+    async def _tell_rejoined(self) -> None:
+        logger.info("hearing the other gateways again; pages open here catch up")
+        for handler in self._rejoined:
+            try:
+                await handler()
+            except Exception:
+                logger.exception("catching up after Redis was away failed")
 
     async def _dispatch(self, data: bytes) -> None:
         try:

@@ -23,7 +23,12 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.engine import ConversationEngine, EngineTurn, EngineUnavailable
+from bot.channels.engine import (
+    GATEWAY_MESSAGE_ID,
+    ConversationEngine,
+    EngineTurn,
+    EngineUnavailable,
+)
 from bot.channels.relay_store import (
     Accepted,
     Pending,
@@ -292,7 +297,7 @@ class Relay:
             return await self._engine.send(
                 conversation_id=conversation_id,
                 text=item.text if item.pressed_button else text_for_engine(item.text),
-                metadata=item.metadata,
+                metadata={**item.metadata, GATEWAY_MESSAGE_ID: item.message_id},
             )
         except EngineUnavailable as error:
             logger.warning("engine unavailable for conversation %s: %s", conversation_id, error)

@@ -74,13 +74,18 @@ class SharedConversationLocks:
         key = KEY_PREFIX + conversation_id
         async with self._local.for_conversation(conversation_id):
             token = await self._acquire(key)
-            renewing = asyncio.create_task(self._keep(key, token)) if token else None
+            done = asyncio.Event()
+            renewing = asyncio.create_task(self._keep(key, token, done)) if token else None
             try:
                 yield
             finally:
+                # The flag ends the renewal even if its cancel is lost in a Redis call
+                # (asyncio.wait_for on Python 3.11 can swallow one), and the wait is
+                # bounded: a turn's end must never wait on its lease.
+                done.set()
                 if renewing is not None:
                     renewing.cancel()
-                    await asyncio.gather(renewing, return_exceptions=True)
+                    await asyncio.wait([renewing], timeout=2 * CALL_SECONDS)
                 if token is not None:
                     await self._give_back(key, token)
 
@@ -92,9 +97,8 @@ class SharedConversationLocks:
         token = secrets.token_hex(8)
         while True:
             try:
-                taken = await asyncio.wait_for(
-                    self._client.set(key, token, nx=True, px=self._lease_ms), CALL_SECONDS
-                )
+                async with asyncio.timeout(CALL_SECONDS):
+                    taken = await self._client.set(key, token, nx=True, px=self._lease_ms)
             except (RedisError, OSError, TimeoutError) as error:
                 self._warn(f"turns are ordered by this gateway alone ({type(error).__name__})")
                 return None
@@ -102,23 +106,25 @@ class SharedConversationLocks:
                 return token
             await asyncio.sleep(POLL_SECONDS)
 
-    async def _keep(self, key: str, token: str) -> None:
-        while True:
+    async def _keep(self, key: str, token: str, done: asyncio.Event) -> None:
+        while not done.is_set():
             await asyncio.sleep(self._lease_ms / 3000)
+            if done.is_set():
+                return
             try:
-                kept = await asyncio.wait_for(
-                    self._renew(keys=[key], args=[token, self._lease_ms]), CALL_SECONDS
-                )
+                async with asyncio.timeout(CALL_SECONDS):
+                    kept = await self._renew(keys=[key], args=[token, self._lease_ms])
             except (RedisError, OSError, TimeoutError) as error:
                 self._warn(f"a turn's lock could not be renewed ({type(error).__name__})")
                 continue
-            if not kept:
+            if not kept and not done.is_set():
                 self._warn("a turn outlived its lock's lease; another gateway may go ahead")
                 return
 
     async def _give_back(self, key: str, token: str) -> None:
         try:
-            await asyncio.wait_for(self._release(keys=[key], args=[token]), CALL_SECONDS)
+            async with asyncio.timeout(CALL_SECONDS):
+                await self._release(keys=[key], args=[token])
         except (RedisError, OSError, TimeoutError) as error:  # it lapses by itself
             self._warn(f"a turn's lock was left to lapse ({type(error).__name__})")
 

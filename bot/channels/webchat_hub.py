@@ -9,6 +9,7 @@ the pages open on the other gateways.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import defaultdict
 from collections.abc import Sequence
@@ -18,6 +19,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bot.channels.event_bus import EventBus, LocalBus
 from bot.channels.relay_store import StoredMessage
+
+# WebSocket's "service restart": the page reconnects by itself and asks for what it missed.
+CATCH_UP_CLOSE_CODE = 1012
 
 
 def message_frame(message: StoredMessage) -> dict[str, Any]:
@@ -56,6 +60,7 @@ class WebChatHub:
         self._pages: defaultdict[str, set[Connection]] = defaultdict(set)
         self._bus = bus or LocalBus()
         self._bus.subscribe("webchat", self._from_another_gateway)
+        self._bus.on_rejoined(self._reconnect_pages)
 
     def attach(self, connection: Connection, conversation_id: str) -> None:
         self.detach(connection)
@@ -84,6 +89,14 @@ class WebChatHub:
         for connection in list(self._pages.get(conversation_id, ())):
             if connection is not exclude:
                 await connection.send(frame)
+
+    async def _reconnect_pages(self) -> None:
+        """Redis was away, and what other gateways sent these pages meanwhile is lost: each
+        page is asked to reconnect (1012, "service restart"), which it does by itself,
+        getting what it has not seen from the stored conversation."""
+        for connection in [c for pages in self._pages.values() for c in pages]:
+            with contextlib.suppress(RuntimeError, OSError):
+                await connection.websocket.close(code=CATCH_UP_CLOSE_CODE)
 
     async def _from_another_gateway(self, payload: dict[str, Any]) -> None:
         await self._send_here(str(payload["conversation_id"]), payload["frame"])

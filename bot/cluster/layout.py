@@ -94,6 +94,10 @@ class ClusterLayout:
             "SHOPDESK_REDIS_URL": self.redis_url,
             "SHOPDESK_RASA_URL": f"http://{LOOPBACK}:{self.engines_port}",
             "SHOPDESK_ACTION_SERVER_URL": f"http://{LOOPBACK}:{self.actions_port}/webhook",
+            # Where gateways check that actions answer before replaying kept messages (the
+            # balancer); each action server is given its own port instead.
+            "SHOPDESK_ACTION_SERVER_HOST": LOOPBACK,
+            "SHOPDESK_ACTION_SERVER_PORT": str(self.actions_port),
             "SHOPDESK_TRUSTED_PROXIES": LOOPBACK,
             **ENGINE_POOL,
         }

@@ -13,6 +13,13 @@ user utterance" event, so the stored history keeps it), or the retry would find 
 message there already: the bot would see it twice, and one unclear message would
 count as two in a row and hand the customer to a person.
 
+A message comes with the gateway's own id for it (`gateway_message_id`), which becomes
+Rasa's message id. If the gateway sends a message again that the engine had answered
+(the engine saved the turn, then died, or the gateway died, before the answer got
+back), the engine sends that answer again instead of running a second turn: the
+stored history keeps one turn per message. The gateway orders a conversation's turns
+(one at a time across gateways), so the check needs no lock of its own.
+
 When the gateway asks (`report_intent` in the metadata, until it knows a contact's
 topic), the answer also carries the intent the turn read, as a signal the gateway
 never shows: the desk's "contacts by intent" need it, and only the engine knows it.
@@ -26,7 +33,13 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Tex
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
-from rasa.shared.core.events import ActionExecuted, UserUtteranceReverted, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    Event,
+    UserUtteranceReverted,
+    UserUttered,
+)
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -37,6 +50,10 @@ logger = logging.getLogger(__name__)
 # actions use too: bot/channels/rasa_client.py reads both).
 REPORT_INTENT = "report_intent"
 SIGNAL_KEY = "shopdesk_signal"
+# The gateway's id of the stored message (bot/channels/relay.py sends it).
+GATEWAY_MESSAGE_ID = "gateway_message_id"
+# What a bot utterance carries besides its text, as Rasa's collecting channel sends it.
+_REPLY_PARTS = ("buttons", "image", "custom", "attachment", "elements", "quick_replies")
 
 # The processor's log line when an action raised (rasa/core/processor.py, `_run_action`).
 _ACTION_FAILURE_PREFIX = "Encountered an exception while running action"
@@ -90,6 +107,44 @@ def turn_intent(events: Iterable[Any], message_id: Optional[Text]) -> Optional[T
     return None
 
 
+def rasa_message_id(metadata: Dict[Text, Any]) -> Optional[Text]:
+    gateway_id = metadata.get(GATEWAY_MESSAGE_ID)
+    if isinstance(gateway_id, int) and not isinstance(gateway_id, bool):
+        return f"gateway-{gateway_id}"
+    return None
+
+
+def earlier_answer(
+    events: Iterable[Event], sender_id: Text, message_id: Text
+) -> Optional[List[Dict[Text, Any]]]:
+    """The bot's answer to the message `message_id` if the engine already took it in, as
+    the collecting channel gave it then; None if it did not (or the turn was taken back:
+    `events` are the tracker's applied events, where a reverted utterance is gone)."""
+    answer: Optional[List[Dict[Text, Any]]] = None
+    for event in events:
+        if isinstance(event, UserUttered):
+            if answer is not None:
+                break
+            if event.message_id == message_id:
+                answer = []
+        elif isinstance(event, BotUttered) and answer is not None:
+            reply: Dict[Text, Any] = {"recipient_id": sender_id}
+            if event.text:
+                reply["text"] = event.text
+            reply.update({k: v for k, v in (event.data or {}).items() if k in _REPLY_PARTS and v})
+            answer.append(reply)
+    return answer
+
+
+async def _earlier_answer(
+    agent: Any, sender_id: Text, message_id: Text
+) -> Optional[List[Dict[Text, Any]]]:
+    tracker = await agent.tracker_store.retrieve(sender_id)
+    if tracker is None:
+        return None
+    return earlier_answer(tracker.applied_events(), sender_id, message_id)
+
+
 def _just_saved(agent: Any, sender_id: Text) -> Any:
     """The tracker the turn saved, from the store's cache without taking it out (see
     bot/engine/runtime/tracker_store.py); None from a store without one."""
@@ -113,6 +168,10 @@ async def _intent_signal(agent: Any, message: UserMessage) -> List[Dict[Text, An
         return []
     signal = {SIGNAL_KEY: {"type": "intent", "name": intent}}
     return [{"recipient_id": message.sender_id, "custom": signal}]
+
+
+def _repeat(text: Text, sender_id: Text, message_id: Text) -> UserMessage:
+    return UserMessage(text, CollectingOutputChannel(), sender_id, message_id=message_id)
 
 
 class GatewayInput(InputChannel):
@@ -161,6 +220,20 @@ class GatewayInput(InputChannel):
             if not isinstance(metadata, dict):
                 return response.json({"error": "metadata must be an object"}, status=400)
 
+            agent = request.app.ctx.agent
+            message_id = rasa_message_id(metadata)
+            if message_id is not None:
+                try:
+                    earlier = await _earlier_answer(agent, sender, message_id)
+                except Exception:
+                    logger.exception("could not read the tracker for an earlier answer")
+                    return response.json({"error": "turn failed"}, status=500)
+                if earlier is not None:
+                    logger.info("a message already answered came again; its answer is repeated")
+                    signals: List[Dict[Text, Any]] = []
+                    if metadata.get(REPORT_INTENT) is True:
+                        signals = await _intent_signal(agent, _repeat(text, sender, message_id))
+                    return response.json([*earlier, *signals])
             collector = CollectingOutputChannel()
             message = UserMessage(
                 text,
@@ -168,6 +241,7 @@ class GatewayInput(InputChannel):
                 sender,
                 input_channel=str(metadata.get("channel") or self.name()),
                 metadata=metadata,
+                message_id=message_id,
             )
             failures: List[str] = []
             _turn_failures.set(failures)
@@ -182,13 +256,13 @@ class GatewayInput(InputChannel):
             if failures:
                 logger.warning("an action failed during a gateway turn; reporting unavailable")
                 try:
-                    await _take_back_failed_turn(request.app.ctx.agent, message)
+                    await _take_back_failed_turn(agent, message)
                 except Exception:
                     logger.exception("could not take a failed turn back out of the dialogue")
                 return response.json({"error": "action failed"}, status=503)
-            signals: List[Dict[Text, Any]] = []
+            signals = []
             if metadata.get(REPORT_INTENT) is True:
-                signals = await _intent_signal(request.app.ctx.agent, message)
+                signals = await _intent_signal(agent, message)
             return response.json([*collector.messages, *signals])
 
         return webhook

@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -56,6 +57,27 @@ from bot.web.telegram_webhook import telegram_router
 logger = logging.getLogger(__name__)
 
 BODY_SHAPE = 'body must be JSON like {"text": "..."}'
+
+
+DATABASE_AWAY = "the service is briefly unavailable; please send that again in a few seconds"
+DATABASE_RETRY_SECONDS = 5
+# The database could not be reached, or a connection to it broke mid-request.
+DATABASE_AWAY_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+
+
+def database_away(error: Exception) -> bool:
+    """A connection that failed or broke, or a busy SQLite file: worth sending again. An
+    OperationalError can also be a schema problem (SQLite says "no such table" with
+    one), which no retry mends."""
+    if isinstance(error, sa_exc.TimeoutError | sa_exc.InterfaceError):
+        return True
+    if not isinstance(error, sa_exc.OperationalError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if type(error.orig).__module__.startswith("sqlite3"):
+        return "locked" in str(error.orig) or "busy" in str(error.orig)
+    return True
 
 
 def describe_validation_errors(errors: Sequence[Any]) -> str:
@@ -100,8 +122,25 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"detail": "internal error"}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR
         )
 
+    async def on_database_away(request: Request, error: Exception) -> Response:
+        # PostgreSQL restarting or failing over: what failed was not acknowledged, so the
+        # client may send it again (the web chat does, from its outbox).
+        if not database_away(error):
+            return await on_unexpected_error(request, error)
+        logger.warning(
+            "database unavailable (%s) in %s %s",
+            type(error).__name__, request.method, request.url.path,
+        )  # fmt: skip
+        return JSONResponse(
+            {"detail": DATABASE_AWAY},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(DATABASE_RETRY_SECONDS)},
+        )
+
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    for away in DATABASE_AWAY_ERRORS:
+        app.add_exception_handler(away, on_database_away)
     app.add_exception_handler(Exception, on_unexpected_error)
 
 

@@ -9,12 +9,14 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
 from bot.cluster.cluster import SECRET_NAMES, Cluster
 from bot.cluster.layout import ClusterLayout
 from tests.support.stack import LOOPBACK_CROWD_LIMITS
+from tests.support.waiting import eventually
 
 FAST = {
     **LOOPBACK_CROWD_LIMITS,
@@ -50,20 +52,28 @@ def _drop_postgres_data(cluster: Cluster) -> None:
 
 
 def tracker_user_texts(cluster: Cluster, conversation_id: str) -> list[str]:
-    """What the engines' shared tracker store holds as the customer's messages, in order."""
+    """What the engines' shared tracker store holds as the customer's messages, in order,
+    as Rasa reads it: a turn taken back (its action failed; the gateway keeps the message
+    and sends it again) is a "rewind" event after it, and no longer counts."""
     database = sa.create_engine(cluster.layout.database_url("rasa_tracker"))
     try:
         with database.connect() as connection:
             rows = connection.execute(
                 sa.text(
-                    "SELECT data FROM events WHERE sender_id = :id AND type_name = 'user' "
-                    "ORDER BY id"
+                    "SELECT type_name, data FROM events WHERE sender_id = :id "
+                    "AND type_name IN ('user', 'rewind') ORDER BY id"
                 ),
                 {"id": conversation_id},
-            ).scalars()
-            return [str(json.loads(row).get("text") or "") for row in rows]
+            ).all()
     finally:
         database.dispose()
+    texts: list[str] = []
+    for kind, data in rows:
+        if kind == "user":
+            texts.append(str(json.loads(data).get("text") or ""))
+        elif texts:
+            texts.pop()
+    return texts
 
 
 def stored_customer_texts(cluster: Cluster, conversation_id: str) -> list[str]:
@@ -81,3 +91,41 @@ def stored_customer_texts(cluster: Cluster, conversation_id: str) -> list[str]:
             return [str(text) for text in rows]
     finally:
         database.dispose()
+
+
+def conversation_of_client_message(cluster: Cluster, client_message_id: str) -> str:
+    """The conversation a web chat page's message (by the id the page gave it) went to."""
+    database = sa.create_engine(cluster.layout.database_url("shopdesk"))
+    try:
+        with database.connect() as connection:
+            return str(
+                connection.execute(
+                    sa.text("SELECT conversation_id FROM messages WHERE client_message_id = :id"),
+                    {"id": client_message_id},
+                ).scalar_one()
+            )
+    finally:
+        database.dispose()
+
+
+def tracked_once_answered(cluster: Cluster, conversation_id: str, count: int) -> list[str]:
+    """The tracker's customer messages once there are `count` (kept turns are answered by
+    the replayer a little later), within a minute."""
+    eventually(
+        lambda: len(tracker_user_texts(cluster, conversation_id)) >= count, "all answered", 60
+    )
+    return tracker_user_texts(cluster, conversation_id)
+
+
+class ApiCustomer:
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+        created = http.post("/api/conversations").json()
+        self.id, self.token = created["id"], created["token"]
+
+    def send(self, text: str) -> httpx.Response:
+        return self.http.post(
+            f"/api/conversations/{self.id}/messages",
+            json={"text": text},
+            headers={"Authorization": f"Bearer {self.token}"},
+        )

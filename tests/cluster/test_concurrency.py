@@ -11,8 +11,7 @@ import httpx
 
 from bot.cluster.cluster import Cluster
 from bot.cluster.layout import LOOPBACK
-from tests.cluster.conftest import stored_customer_texts, tracker_user_texts
-from tests.support.waiting import eventually
+from tests.cluster.conftest import stored_customer_texts, tracked_once_answered
 
 CONVERSATIONS = 50
 # What each of the two clients says, in its order: questions the bot answers itself, so
@@ -61,13 +60,6 @@ async def _run(cluster: Cluster) -> tuple[list[Conversation], list[list[int]]]:
     return conversations, list(results)
 
 
-def _tracked_once_all_answered(cluster: Cluster, conversation_id: str, count: int) -> list[str]:
-    eventually(
-        lambda: len(tracker_user_texts(cluster, conversation_id)) >= count, "all answered", 60
-    )
-    return tracker_user_texts(cluster, conversation_id)
-
-
 def test_two_clients_per_conversation_across_both_gateways_keep_order_once(
     cluster: Cluster,
 ) -> None:
@@ -80,5 +72,5 @@ def test_two_clients_per_conversation_across_both_gateways_keep_order_once(
         assert sorted(stored) == sent, conversation.id
         # A turn the engines could not finish in time was kept (the client got the
         # apology) and is answered by the replayer: eventually, still in order, once.
-        tracked = _tracked_once_all_answered(cluster, conversation.id, len(sent))
+        tracked = tracked_once_answered(cluster, conversation.id, len(sent))
         assert tracked == stored, conversation.id

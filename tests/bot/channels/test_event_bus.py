@@ -17,9 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from starlette.testclient import WebSocketTestSession
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bot.channels.event_bus import LocalBus, RedisBus, make_event_bus
+from bot.channels.webchat_hub import CATCH_UP_CLOSE_CODE
 from bot.handoff.console_hub import ConsoleHub
 from bot.settings import Settings
 from bot.storage.tables import utc_now
@@ -89,6 +90,33 @@ def test_a_page_on_one_gateway_sees_the_turn_taken_on_another(
     ]
     assert messages == [("customer", "hello"), ("bot", "echo: hello")]
     assert {"type": "typing", "on": True} in seen_on_second
+
+
+def test_after_redis_was_away_pages_reconnect_and_get_what_they_missed(
+    database_url: str, redis_server: RedisServer
+) -> None:
+    with (
+        _gateway(database_url, redis_server.url, 8001) as first,
+        _gateway(database_url, redis_server.url, 8002) as second,
+        second.websocket_connect("/ws/chat") as page,
+    ):
+        welcome = _hello(page)
+        redis_server.stop()
+        # The customer's other tab, on the other gateway, takes a turn meanwhile.
+        with first.websocket_connect("/ws/chat") as tab:
+            _hello(tab, session=welcome["session"])
+            tab.send_json({"type": "message", "client_id": "client-0001", "text": "hello"})
+            _frames_until(tab, "echo: hello")
+        redis_server.start()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            _frames_until(page, "never sent", seconds=20)  # pings until the page is closed
+        with second.websocket_connect("/ws/chat") as reconnected:
+            _hello(reconnected, session=welcome["session"])
+            caught_up = _frames_until(reconnected, "echo: hello")
+
+    assert closed.value.code == CATCH_UP_CLOSE_CODE == 1012
+    texts = [f["message"]["text"] for f in caught_up if f["type"] == "message"]
+    assert texts == ["hello", "echo: hello"]
 
 
 class FakeConsoleSocket:

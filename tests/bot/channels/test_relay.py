@@ -89,6 +89,8 @@ async def test_message_is_stored_before_the_engine_sees_it_then_answered(
                 "conversation_id": conversation_id,
                 "role": "customer",
                 "report_intent": True,  # the desk's topic of this contact is not known yet
+                # The engine repeats its answer to a message it already took in.
+                "gateway_message_id": accepted.message.id,
             },
         )
     ]

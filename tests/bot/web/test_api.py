@@ -19,7 +19,7 @@ from bot.channels.engine import BotReply, EngineTurn, EngineUnavailable
 from bot.channels.relay import ENGINE_DOWN_REPLY
 from bot.settings import Settings
 from bot.storage.tables import Button
-from bot.web.app import create_app
+from bot.web.app import DATABASE_AWAY, create_app
 
 BUTTONS: list[Button] = [{"title": "Track my order", "payload": "/order_status"}]
 EMAIL_TEXT = "Hi, my email is li.wei@example.com"
@@ -134,7 +134,12 @@ def test_a_message_is_answered_and_both_sides_are_stored(
         "client": "ip:unknown",  # TestClient's peer is "testclient", not an address
         "report_intent": True,  # the desk's topic of this contact is not known yet
     }
-    assert engine.calls == [(conversation_id, EMAIL_TEXT, metadata)]
+    [(called_id, called_text, called_metadata)] = engine.calls
+    db.rollback()
+    stored_id = db.execute(sa.text("SELECT id FROM messages WHERE direction = 'in'")).scalar_one()
+    # The stored message's id: an engine that already took it in repeats its answer.
+    assert called_metadata.pop("gateway_message_id") == stored_id
+    assert (called_id, called_text, called_metadata) == (conversation_id, EMAIL_TEXT, metadata)
     assert _stored_messages(db) == [
         (conversation_id, "in", "customer", EMAIL_TEXT, "api", "processed"),
         (conversation_id, "out", "bot", "Hello! How can I help?", "api", "delivered"),
@@ -352,3 +357,24 @@ def test_an_idle_conversation_is_closed_and_refuses_more_messages(
     # Refused, so not kept either: the client starts a new conversation with it.
     stored = db.execute(sa.text("SELECT text FROM messages WHERE direction = 'in'")).scalars()
     assert list(stored) == ["hi"]
+
+
+def test_a_database_away_mid_request_is_a_retryable_503_and_nothing_is_stored(
+    client: TestClient, db: sa.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversation_id, auth = _start(client)
+
+    def database_away(*args: object, **kwargs: object) -> None:
+        raise sa.exc.OperationalError("INSERT ...", {}, ConnectionError("server closed"))
+
+    url = f"/api/conversations/{conversation_id}/messages"
+    monkeypatch.setattr("bot.channels.relay.store_and_load_turn", database_away)
+    refused = client.post(url, json={"text": "where is my order?"}, headers=auth)
+
+    assert (refused.status_code, refused.json()) == (503, {"detail": DATABASE_AWAY})
+    assert refused.headers["Retry-After"] == "5"
+    assert _stored_messages(db) == []
+    monkeypatch.undo()
+    retried = client.post(url, json={"text": "where is my order?"}, headers=auth)
+    assert retried.status_code == 200
+    assert [row[3] for row in _stored_messages(db)][:1] == ["where is my order?"]
