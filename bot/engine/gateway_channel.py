@@ -139,7 +139,11 @@ def earlier_answer(
 async def _earlier_answer(
     agent: Any, sender_id: Text, message_id: Text
 ) -> Optional[List[Dict[Text, Any]]]:
-    tracker = await agent.tracker_store.retrieve(sender_id)
+    outer = agent.tracker_store
+    store = getattr(outer, "_tracker_store", outer)  # inside Rasa's FailSafeTrackerStore
+    current = getattr(store, "current", None)
+    # Rasa's own stores hand out a copy; the cached one must keep the tracker for the turn.
+    tracker = await (current(sender_id) if callable(current) else outer.retrieve(sender_id))
     if tracker is None:
         return None
     return earlier_answer(tracker.applied_events(), sender_id, message_id)

@@ -97,6 +97,16 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             setattr(tracker, _HANDED_ATTRIBUTE, _Handed(len(tracker.events), latest_id))
         return tracker
 
+    async def current(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        """The latest session, checked as `retrieve` checks it and left in the cache for
+        the turn that follows: for reading before a turn (bot/engine/gateway_channel.py
+        asks whether the message is in it already), which must not cost the turn a load
+        from the database."""
+        tracker = await self.retrieve(sender_id)
+        if tracker is not None:
+            self._remember(sender_id, tracker)
+        return tracker
+
     def peek(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """The cached tracker, to read and not to change (it stays cached); None if not
         cached. For reading a turn's result right after it was saved."""

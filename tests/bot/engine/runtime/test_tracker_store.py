@@ -100,6 +100,11 @@ async def main():
     # peek reads the cache without taking the tracker out of it.
     last = await turn("peeked")
     out["peek"] = store.peek("c1") is last and (await store.retrieve("c1")) is last
+    # current() reads as retrieve does and leaves the tracker cached for the next turn.
+    last = await turn("current")
+    seen = await store.current("c1")
+    out["current"] = seen is last and store.peek("c1") is last
+    out["current_then_turn"] = (await store.retrieve("c1")) is last
     # Two more conversations push c1 out of a cache of two; it is read from disk again.
     for sender in ("c2", "c3"):
         tracker = await store.get_or_create_tracker(sender)
@@ -170,10 +175,12 @@ def test_another_engines_writes_are_seen_and_kept(story: dict[str, Any]) -> None
     assert story["after_both"] == both
 
 
-def test_peek_and_eviction(story: dict[str, Any]) -> None:
+def test_peek_current_and_eviction(story: dict[str, Any]) -> None:
     assert story["peek"] is True
+    # A read before a turn leaves the tracker cached: the turn does not load it again.
+    assert story["current"] is True and story["current_then_turn"] is True
     assert story["evicted"]["same_object"] is False
-    assert story["evicted"]["texts"][-1] == "peeked"
+    assert story["evicted"]["texts"][-1] == "current"
 
 
 def test_every_stored_event_is_published_once_and_sqlite_keeps_a_wal(
