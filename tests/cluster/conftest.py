@@ -3,11 +3,13 @@ right again after each test: whatever a test killed is started again before the 
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -51,22 +53,32 @@ def _drop_postgres_data(cluster: Cluster) -> None:
     shutil.rmtree(cluster.postgres.data, ignore_errors=True)
 
 
+@functools.cache
+def _database(url: str) -> sa.Engine:
+    """One engine per database, without a pool: a connection kept across a PostgreSQL
+    restart would be dead, and the tests poll often enough to make engines add up."""
+    return sa.create_engine(url, poolclass=sa.pool.NullPool)
+
+
+def query(
+    cluster: Cluster, database: str, statement: str, **params: object
+) -> list[tuple[Any, ...]]:
+    """The rows of one statement on one of the cluster's databases."""
+    with _database(cluster.layout.database_url(database)).connect() as connection:
+        return [tuple(row) for row in connection.execute(sa.text(statement), params)]
+
+
 def tracker_user_texts(cluster: Cluster, conversation_id: str) -> list[str]:
     """What the engines' shared tracker store holds as the customer's messages, in order,
     as Rasa reads it: a turn taken back (its action failed; the gateway keeps the message
     and sends it again) is a "rewind" event after it, and no longer counts."""
-    database = sa.create_engine(cluster.layout.database_url("rasa_tracker"))
-    try:
-        with database.connect() as connection:
-            rows = connection.execute(
-                sa.text(
-                    "SELECT type_name, data FROM events WHERE sender_id = :id "
-                    "AND type_name IN ('user', 'rewind') ORDER BY id"
-                ),
-                {"id": conversation_id},
-            ).all()
-    finally:
-        database.dispose()
+    rows = query(
+        cluster,
+        "rasa_tracker",
+        "SELECT type_name, data FROM events WHERE sender_id = :id "
+        "AND type_name IN ('user', 'rewind') ORDER BY id",
+        id=conversation_id,
+    )
     texts: list[str] = []
     for kind, data in rows:
         if kind == "user":
@@ -78,34 +90,24 @@ def tracker_user_texts(cluster: Cluster, conversation_id: str) -> list[str]:
 
 def stored_customer_texts(cluster: Cluster, conversation_id: str) -> list[str]:
     """The customer's messages as the gateways accepted them (stored), in order."""
-    database = sa.create_engine(cluster.layout.database_url("shopdesk"))
-    try:
-        with database.connect() as connection:
-            rows = connection.execute(
-                sa.text(
-                    "SELECT text FROM messages WHERE conversation_id = :id AND direction = 'in' "
-                    "ORDER BY id"
-                ),
-                {"id": conversation_id},
-            ).scalars()
-            return [str(text) for text in rows]
-    finally:
-        database.dispose()
+    rows = query(
+        cluster,
+        "shopdesk",
+        "SELECT text FROM messages WHERE conversation_id = :id AND direction = 'in' ORDER BY id",
+        id=conversation_id,
+    )
+    return [str(text) for (text,) in rows]
 
 
 def conversation_of_client_message(cluster: Cluster, client_message_id: str) -> str:
     """The conversation a web chat page's message (by the id the page gave it) went to."""
-    database = sa.create_engine(cluster.layout.database_url("shopdesk"))
-    try:
-        with database.connect() as connection:
-            return str(
-                connection.execute(
-                    sa.text("SELECT conversation_id FROM messages WHERE client_message_id = :id"),
-                    {"id": client_message_id},
-                ).scalar_one()
-            )
-    finally:
-        database.dispose()
+    [(conversation_id,)] = query(
+        cluster,
+        "shopdesk",
+        "SELECT conversation_id FROM messages WHERE client_message_id = :id",
+        id=client_message_id,
+    )
+    return str(conversation_id)
 
 
 def tracked_once_answered(cluster: Cluster, conversation_id: str, count: int) -> list[str]:

@@ -12,13 +12,12 @@ import re
 import time
 
 import httpx
-import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from bot.channels.relay import ENGINE_DOWN_REPLY
 from bot.cluster.cluster import Cluster
 from bot.cluster.layout import LOOPBACK
-from tests.cluster.conftest import ApiCustomer, tracked_once_answered
+from tests.cluster.conftest import ApiCustomer, query, tracked_once_answered
 from tests.support.browser import TIMEOUT_MS
 
 REDIS_AWAY_SECONDS = 30.0
@@ -26,17 +25,10 @@ REDIS_AWAY_SECONDS = 30.0
 
 def _jobs_gateway(cluster: Cluster) -> str:
     """The gateway that holds the jobs' lease (the replayer runs there)."""
-    database = sa.create_engine(cluster.layout.database_url("shopdesk"))
-    try:
-        with database.connect() as connection:
-            holder = str(
-                connection.execute(
-                    sa.text("SELECT holder FROM job_leases WHERE name = 'gateway-jobs'")
-                ).scalar_one()
-            )
-    finally:
-        database.dispose()
-    port = int(holder.rsplit(":", 1)[1])
+    [(holder,)] = query(
+        cluster, "shopdesk", "SELECT holder FROM job_leases WHERE name = 'gateway-jobs'"
+    )
+    port = int(str(holder).rsplit(":", 1)[1])
     return f"gateway{cluster.layout.gateway_ports.index(port) + 1}"
 
 
