@@ -69,11 +69,7 @@ class Cluster:
         self.postgres.create_databases()
         self.redis.start()
         self._prepare_databases()
-        for service in self.services.values():
-            service.start()
-        for name, service in self.services.items():
-            service.wait_ready(ENGINE_START_SECONDS if name.startswith("engine") else START_SECONDS)
-        self.wait_balanced()
+        self._start_and_wait(list(self.services.values()))
 
     def heal(self) -> list[str]:
         """Starts what is not running (after a fault, or a kill on purpose) and waits until
@@ -83,13 +79,18 @@ class Cluster:
         if not self.redis.answers():
             self.redis.start()
         dead = [service for service in self.services.values() if not service.running]
-        for service in dead:
+        self._start_and_wait(dead)
+        return [service.name for service in dead]
+
+    def _start_and_wait(self, services: list[Service]) -> None:
+        """All started at once (the engines load their models side by side), then each
+        waited for, then HAProxy's view of them."""
+        for service in services:
             service.start()
-        for service in dead:
+        for service in services:
             engine = service.name.startswith("engine")
             service.wait_ready(ENGINE_START_SECONDS if engine else START_SECONDS)
         self.wait_balanced()
-        return [service.name for service in dead]
 
     def stop(self) -> None:
         """Front to back: no new turn starts while the ones under way finish."""
